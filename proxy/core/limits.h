@@ -1,0 +1,45 @@
+/*
+ * Every limit vigie enforces, in one place (curl's lesson). Each is a default;
+ * the configuration may lower or raise the ones marked "configurable".
+ */
+#ifndef VIGIE_CORE_LIMITS_H
+#define VIGIE_CORE_LIMITS_H
+
+/* Text handed to one scan (configurable: vigie scan --max-input). */
+#define VIGIE_SCAN_INPUT_MAX (4u * 1024 * 1024)
+
+/* PCRE2: explicit low limits. The match limit bounds work per start position;
+ * the JIT stack bounds recursion of compiled code. */
+#define VIGIE_PCRE2_MATCH_LIMIT 100000u
+#define VIGIE_PCRE2_DEPTH_LIMIT 5000u
+#define VIGIE_PCRE2_JIT_STACK_START (32u * 1024)
+#define VIGIE_PCRE2_JIT_STACK_MAX (512u * 1024)
+
+/* Load-time hostile-input check of each pattern: generated subjects of this
+ * size, and the CPU time one full scan of one of them may take. A linear JIT
+ * pattern needs well under 1 ms here; catastrophic ones need seconds. */
+#define VIGIE_HOSTILE_SUBJECT_SIZE (64u * 1024)
+#define VIGIE_HOSTILE_BUDGET_MS 100u
+
+/* Rule packs and configuration files. */
+#define VIGIE_CONF_FILE_MAX (4u * 1024 * 1024)
+#define VIGIE_CONF_DEPTH_MAX 64u
+#define VIGIE_CONF_NODES_MAX 200000u
+#define VIGIE_CONF_SCALAR_MAX (64u * 1024)
+#define VIGIE_PACK_RULES_MAX 4096u
+#define VIGIE_PACK_FILES_MAX 256u
+#define VIGIE_RULE_WORDS_MAX 512u
+#define VIGIE_RULE_EXAMPLES_MAX 256u
+
+/* Detection. */
+#define VIGIE_WINDOW_MAX 1024u         /* bytes of trigger window or context window */
+#define VIGIE_WINDOW_DEFAULT 32u       /* trigger window when a rule does not say */
+#define VIGIE_CONTEXT_WINDOW_DEFAULT 48u
+#define VIGIE_VALUE_MAX 1024u          /* longest value a validator or masker handles */
+#define VIGIE_FINDINGS_MAX 100000u     /* per scan; past this the scan fails closed */
+#define VIGIE_REDACT_PASSES 3u         /* mask, rescan, ...: a text still changing fails */
+
+/* Diagnostics kept per load. */
+#define VIGIE_DIAG_MAX 200u
+
+#endif

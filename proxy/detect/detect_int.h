@@ -1,0 +1,166 @@
+/*
+ * Internals of proxy/detect shared by its files; not for other modules.
+ */
+#ifndef VIGIE_DETECT_INT_H
+#define VIGIE_DETECT_INT_H
+
+#include <pcre2.h>
+
+#include "detect/detect.h"
+#include "detect/validate.h"
+#include "text/text.h"
+
+/* What a rule needs to be present before its regex is worth running. */
+enum detect_trigger {
+    DETECT_TRIG_ALWAYS = 0,   /* run over the whole text */
+    DETECT_TRIG_AT = 1,       /* an '@' */
+    DETECT_TRIG_DIGITS = 2,   /* a run of at least trig_min digits (separators allowed) */
+    DETECT_TRIG_UPPER = 3,    /* a run of at least trig_min capitals */
+    DETECT_TRIG_KEYWORDS = 4, /* one of the rule's key words (ASCII case-insensitive) */
+};
+
+#define DETECT_RULE_MAGIC 0x56445255u /* "VDRU" */
+
+/* A list of words, folded (lower case, no diacritics) at load. */
+struct detect_words {
+    char **v;
+    size_t *len;
+    size_t n;
+};
+
+struct detect_rule {
+    unsigned magic;
+    size_t index; /* position in its set */
+    char *id;
+    char *category;
+    char *label;
+    char *description;
+    char *pack;
+    char *file;
+    unsigned line, col;
+
+    char *pattern;
+    pcre2_code *code;
+    const struct detect_validator *validator;
+    int trim; /* on a validator failure, retry the match cut back at separators */
+
+    enum detect_trigger trig;
+    unsigned trig_min;
+    unsigned window;             /* bytes each side of a trigger spot */
+    struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (folded) */
+    size_t *kw_ids;               /* their ids in the set's keyword table */
+
+    struct detect_words ctx;      /* context words */
+    struct detect_words suppress; /* words that veto a match nearby */
+    unsigned ctx_window;
+    int ctx_required;
+
+    char **allow; /* canonical values never reported */
+    size_t *allow_len;
+    size_t nallow;
+    pcre2_code *allow_re; /* anchored, whole value */
+
+    int priority;
+    enum detect_action action;
+    enum detect_masker masker;
+    unsigned keep;
+    enum detect_pseudonym pseudo;
+};
+
+/* Keyword table shared by the set: every distinct key word of every rule. */
+struct detect_kw {
+    char *word; /* folded */
+    size_t len;
+    uint16_t pair; /* first two bytes, for the bitmap */
+};
+
+struct detect_set {
+    struct detect_rule **rules;
+    size_t nrules, cap;
+    char **packs;
+    size_t npacks;
+    int borrowed; /* rules belong to another set (example runs) */
+    int finished;
+
+    /* Prefilter tables, built by detect_set_finish(). */
+    unsigned need; /* bit (1 << trigger) for each trigger some rule uses */
+    unsigned digits_min;  /* smallest trig_min of digit rules */
+    unsigned upper_min;
+    struct detect_kw *kws; /* sorted by pair, then word */
+    size_t nkws;
+    uint64_t kw_bitmap[65536 / 64]; /* pairs that start some key word */
+};
+
+/* A candidate place found by the prefilter, in view offsets. */
+struct detect_spot {
+    size_t start, end;
+    size_t count; /* digits or capitals in the run; keyword id for key words */
+};
+
+struct detect_spots {
+    struct detect_spot *v;
+    size_t n, cap;
+};
+
+struct detect_region {
+    size_t start, end;
+};
+
+/* One replacement written by a masking pass: in[s, e) became out[os, oe). */
+struct detect_repl {
+    size_t s, e, os, oe;
+};
+
+struct detect_scanner {
+    const struct detect_set *set;
+    size_t max_input;
+    struct text_norm norm;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit;
+    struct detect_spots spots[5]; /* indexed by enum detect_trigger */
+    struct detect_region *regions;
+    size_t nregions, regions_cap;
+    struct detect_finding *cand; /* candidates before overlap resolution */
+    size_t ncand, cand_cap;
+    struct detect_finding *found; /* the result */
+    size_t nfound, found_cap;
+    uint64_t *covered; /* bitmap over the view, for overlap resolution */
+    size_t covered_words;
+    char scratch[2 * VIGIE_WINDOW_MAX + 64]; /* folded context windows */
+    char canon[VIGIE_VALUE_MAX];
+    /* detect_redact(): findings of all passes, in original offsets, and the
+     * replacements of each pass (spans in the pass's input and output). */
+    struct detect_finding *all;
+    size_t nall, all_cap;
+    struct detect_repl *repl[VIGIE_REDACT_PASSES];
+    size_t nrepl[VIGIE_REDACT_PASSES], repl_cap[VIGIE_REDACT_PASSES];
+    /* The text of the last scan, to check detect_mask gets the same. */
+    const char *last_text;
+    size_t last_len;
+};
+
+/* prefilter.c */
+int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag);
+int detect_prefilter_run(struct detect_scanner *sc, const char *t, size_t n);
+/* Fills sc->regions for rule r from the spots of the last prefilter run. */
+int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
+                       const char *t, size_t n);
+
+/* scan.c: match contexts with vigie's limits, for scanners and load checks. */
+pcre2_match_context *detect_match_context_new(pcre2_jit_stack **jit_out);
+/* Folds and searches words in t[a..b) with word boundaries. */
+int detect_words_near(const struct detect_words *w, const char *t, size_t a, size_t b,
+                      char *scratch, size_t scratchsz);
+/* Canonical form of a matched value, for validators, allow-lists and numbering. */
+size_t detect_value_canon(const struct detect_rule *r, const char *v, size_t len, char *out,
+                          size_t outsz);
+
+/* hostile.c: the load-time check that a pattern stays linear on hostile input. */
+int detect_hostile_check(const struct detect_rule *r, const char *const *examples,
+                         size_t nexamples, char *why, size_t whysz);
+
+/* pack.c */
+void detect_rule_free(struct detect_rule *r);
+
+#endif

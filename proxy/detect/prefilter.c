@@ -1,0 +1,345 @@
+/*
+ * The prefilter: find the few places in a text where a detector could match,
+ * so that no regex runs over every byte.
+ *
+ * One pass over the normalised view records spots of four kinds: each '@',
+ * each run of digits (single or double separators allowed between digits, so
+ * "06 12 34 56 78" and "+33 (0)1 99 00 12 34" are runs), each run of capitals
+ * and digits, and each occurrence of a key word. A rule's regex then runs only
+ * in windows of `window` bytes around the spots of its trigger kind; windows
+ * that touch are merged, so a text dense with spots costs one pass per rule,
+ * never more: the work stays linear in the text size.
+ *
+ * The price of speed is a contract a rule author must keep: a rule's match
+ * lies within its window around a spot of its trigger. Each pack's examples
+ * run through this same path at load, and tests compare prefiltered scans
+ * with full scans (DETECT_SCAN_FULL) on the corpus.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/detect_int.h"
+
+/* Byte classes of the view (ASCII; all bytes >= 0x80 are class 0). */
+#define C_DIGIT 0x1
+#define C_UPPER 0x2
+#define C_SEP 0x4 /* may separate digit groups */
+#define C_AT 0x8
+
+static unsigned char cls[256];
+
+static void cls_init(void)
+{
+    static int done;
+    int c;
+
+    if (done)
+        return;
+    for (c = '0'; c <= '9'; c++)
+        cls[c] = C_DIGIT;
+    for (c = 'A'; c <= 'Z'; c++)
+        cls[c] = C_UPPER;
+    cls[' '] = cls['\t'] = cls['.'] = cls['-'] = cls['/'] = C_SEP;
+    cls['('] = cls[')'] = cls['+'] = C_SEP;
+    cls['@'] = C_AT;
+    done = 1;
+}
+
+static unsigned char lc(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static int kw_cmp(const void *a, const void *b)
+{
+    const struct detect_kw *x = a, *y = b;
+    int r;
+
+    if (x->pair != y->pair)
+        return x->pair < y->pair ? -1 : 1;
+    r = strcmp(x->word, y->word);
+    return r;
+}
+
+int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
+{
+    size_t i, j, k, total = 0;
+
+    cls_init();
+    set->need = 0;
+    set->digits_min = ~0u;
+    set->upper_min = ~0u;
+    for (i = 0; i < set->nrules; i++) {
+        const struct detect_rule *r = set->rules[i];
+        set->need |= 1u << r->trig;
+        if (r->trig == DETECT_TRIG_DIGITS && r->trig_min < set->digits_min)
+            set->digits_min = r->trig_min;
+        if (r->trig == DETECT_TRIG_UPPER && r->trig_min < set->upper_min)
+            set->upper_min = r->trig_min;
+        if (r->trig == DETECT_TRIG_KEYWORDS)
+            total += r->keywords.n;
+    }
+    free(set->kws);
+    set->kws = NULL;
+    set->nkws = 0;
+    memset(set->kw_bitmap, 0, sizeof(set->kw_bitmap));
+    if (total == 0)
+        return VIGIE_OK;
+
+    /* Distinct words of all rules, sorted by their first two bytes. Words are
+     * borrowed from the rules, which outlive the table. */
+    set->kws = calloc(total, sizeof(*set->kws));
+    if (set->kws == NULL)
+        return VIGIE_ERR_NOMEM;
+    for (i = 0; i < set->nrules; i++) {
+        const struct detect_rule *r = set->rules[i];
+        if (r->trig != DETECT_TRIG_KEYWORDS)
+            continue;
+        for (j = 0; j < r->keywords.n; j++) {
+            struct detect_kw *kw = &set->kws[set->nkws];
+            for (k = 0; k < set->nkws; k++)
+                if (strcmp(set->kws[k].word, r->keywords.v[j]) == 0)
+                    break;
+            if (k < set->nkws)
+                continue;
+            kw->word = r->keywords.v[j];
+            kw->len = r->keywords.len[j];
+            kw->pair = (uint16_t)(((unsigned)lc((unsigned char)kw->word[0]) << 8) |
+                                  lc((unsigned char)kw->word[1]));
+            set->nkws++;
+        }
+    }
+    qsort(set->kws, set->nkws, sizeof(*set->kws), kw_cmp);
+    for (k = 0; k < set->nkws; k++)
+        set->kw_bitmap[set->kws[k].pair >> 6] |= 1ull << (set->kws[k].pair & 63);
+    /* Each rule learns the table ids of its words, to filter spots. */
+    for (i = 0; i < set->nrules; i++) {
+        struct detect_rule *r = set->rules[i];
+        if (r->trig != DETECT_TRIG_KEYWORDS)
+            continue;
+        free(r->kw_ids);
+        r->kw_ids = calloc(r->keywords.n, sizeof(*r->kw_ids));
+        if (r->kw_ids == NULL)
+            return VIGIE_ERR_NOMEM;
+        for (j = 0; j < r->keywords.n; j++)
+            for (k = 0; k < set->nkws; k++)
+                if (strcmp(set->kws[k].word, r->keywords.v[j]) == 0)
+                    r->kw_ids[j] = k;
+    }
+    (void)diag;
+    return VIGIE_OK;
+}
+
+static int spot_push(struct detect_spots *s, size_t start, size_t end, size_t count)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        struct detect_spot *nv = realloc(s->v, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return VIGIE_ERR_NOMEM;
+        s->v = nv;
+        s->cap = ncap;
+    }
+    s->v[s->n].start = start;
+    s->v[s->n].end = end;
+    s->v[s->n].count = count;
+    s->n++;
+    return VIGIE_OK;
+}
+
+/* A digit run starting at i: digits, with at most two separator bytes between
+ * two digits. Returns the end of the run (after its last digit). */
+static size_t digit_run(const unsigned char *t, size_t n, size_t i, size_t *ndigits)
+{
+    size_t end = i, cnt = 0;
+
+    while (i < n) {
+        if (cls[t[i]] & C_DIGIT) {
+            cnt++;
+            end = ++i;
+            continue;
+        }
+        if ((cls[t[i]] & C_SEP) && i + 1 < n) {
+            if (cls[t[i + 1]] & C_DIGIT) {
+                i += 1;
+                continue;
+            }
+            if ((cls[t[i + 1]] & C_SEP) && i + 2 < n && (cls[t[i + 2]] & C_DIGIT)) {
+                i += 2;
+                continue;
+            }
+        }
+        break;
+    }
+    *ndigits = cnt;
+    return end;
+}
+
+static int kw_scan(struct detect_scanner *sc, const unsigned char *t, size_t n)
+{
+    const struct detect_set *set = sc->set;
+    struct detect_spots *out = &sc->spots[DETECT_TRIG_KEYWORDS];
+    size_t i, k;
+
+    for (i = 0; i + 1 < n; i++) {
+        unsigned pair = ((unsigned)lc(t[i]) << 8) | lc(t[i + 1]);
+        size_t lo, hi;
+
+        if (!(set->kw_bitmap[pair >> 6] & (1ull << (pair & 63))))
+            continue;
+        /* Binary search for the first word with this pair. */
+        lo = 0;
+        hi = set->nkws;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (set->kws[mid].pair < pair)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (k = lo; k < set->nkws && set->kws[k].pair == pair; k++) {
+            const struct detect_kw *kw = &set->kws[k];
+            size_t j;
+            if (kw->len > n - i)
+                continue;
+            for (j = 2; j < kw->len; j++)
+                if (lc(t[i + j]) != (unsigned char)kw->word[j])
+                    break;
+            if (j == kw->len && spot_push(out, i, i + kw->len, k) != VIGIE_OK)
+                return VIGIE_ERR_NOMEM;
+        }
+    }
+    return VIGIE_OK;
+}
+
+int detect_prefilter_run(struct detect_scanner *sc, const char *text, size_t n)
+{
+    const struct detect_set *set = sc->set;
+    const unsigned char *t = (const unsigned char *)text;
+    unsigned want = 0;
+    size_t i, k;
+    int rc;
+
+    for (k = 0; k < 5; k++)
+        sc->spots[k].n = 0;
+    if (set->need & (1u << DETECT_TRIG_DIGITS))
+        want |= C_DIGIT;
+    if (set->need & (1u << DETECT_TRIG_UPPER))
+        want |= C_UPPER;
+    if (set->need & (1u << DETECT_TRIG_AT))
+        want |= C_AT;
+
+    /* Pass 1: '@' and digit runs. */
+    if (want & (C_DIGIT | C_AT)) {
+        unsigned w = want & (C_DIGIT | C_AT);
+        i = 0;
+        while (i < n) {
+            /* The hot loop: most bytes of prose are in no class we want. */
+            while (i < n && !(cls[t[i]] & w))
+                i++;
+            if (i >= n)
+                break;
+            if (cls[t[i]] & C_AT) {
+                if ((rc = spot_push(&sc->spots[DETECT_TRIG_AT], i, i + 1, 1)) != VIGIE_OK)
+                    return rc;
+                i++;
+            } else {
+                size_t nd, end = digit_run(t, n, i, &nd);
+                if (nd >= set->digits_min &&
+                    (rc = spot_push(&sc->spots[DETECT_TRIG_DIGITS], i, end, nd)) != VIGIE_OK)
+                    return rc;
+                i = end;
+            }
+        }
+    }
+    /* Pass 2: runs of capitals and digits (BIC, MRN, markings). A separate
+     * pass, because a run such as "24FRXDL2K0000413R6" is both a digit spot
+     * and a capital spot, and one pass that backtracks between the two kinds
+     * could revisit bytes. */
+    if (want & C_UPPER) {
+        i = 0;
+        while (i < n) {
+            size_t start, nup = 0;
+            while (i < n && !(cls[t[i]] & (C_UPPER | C_DIGIT)))
+                i++;
+            start = i;
+            while (i < n && (cls[t[i]] & (C_UPPER | C_DIGIT))) {
+                nup += (cls[t[i]] & C_UPPER) != 0;
+                i++;
+            }
+            if (i > start && nup >= set->upper_min &&
+                (rc = spot_push(&sc->spots[DETECT_TRIG_UPPER], start, i, nup)) != VIGIE_OK)
+                return rc;
+        }
+    }
+    if ((set->need & (1u << DETECT_TRIG_KEYWORDS)) && set->nkws > 0)
+        return kw_scan(sc, t, n);
+    return VIGIE_OK;
+}
+
+static int region_push(struct detect_scanner *sc, size_t a, size_t b)
+{
+    if (sc->nregions > 0 && a <= sc->regions[sc->nregions - 1].end) {
+        if (b > sc->regions[sc->nregions - 1].end)
+            sc->regions[sc->nregions - 1].end = b;
+        return VIGIE_OK;
+    }
+    if (sc->nregions == sc->regions_cap) {
+        size_t ncap = sc->regions_cap ? sc->regions_cap * 2 : 64;
+        struct detect_region *nv = realloc(sc->regions, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return VIGIE_ERR_NOMEM;
+        sc->regions = nv;
+        sc->regions_cap = ncap;
+    }
+    sc->regions[sc->nregions].start = a;
+    sc->regions[sc->nregions].end = b;
+    sc->nregions++;
+    return VIGIE_OK;
+}
+
+static int rule_has_kw(const struct detect_rule *r, size_t id)
+{
+    size_t j;
+
+    for (j = 0; j < r->keywords.n; j++)
+        if (r->kw_ids[j] == id)
+            return 1;
+    return 0;
+}
+
+int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
+                       const char *t, size_t n)
+{
+    const struct detect_spots *s;
+    size_t i;
+    int rc;
+
+    sc->nregions = 0;
+    if (r->trig == DETECT_TRIG_ALWAYS)
+        return n > 0 ? region_push(sc, 0, n) : VIGIE_OK;
+    s = &sc->spots[r->trig];
+    /* Spots are in text order within one kind, so merged windows stay
+     * sorted. Key words are the exception: recorded in text order too, since
+     * kw_scan walks the text once. */
+    for (i = 0; i < s->n; i++) {
+        const struct detect_spot *sp = &s->v[i];
+        size_t a, b;
+
+        if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
+            sp->count < r->trig_min)
+            continue;
+        if (r->trig == DETECT_TRIG_KEYWORDS && !rule_has_kw(r, sp->count))
+            continue;
+        a = sp->start > r->window ? sp->start - r->window : 0;
+        b = n - sp->end > r->window ? sp->end + r->window : n;
+        /* Windows start and end on character boundaries of the view. */
+        while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
+            a--;
+        while (b < n && ((unsigned char)t[b] & 0xC0) == 0x80)
+            b++;
+        if ((rc = region_push(sc, a, b)) != VIGIE_OK)
+            return rc;
+    }
+    return VIGIE_OK;
+}

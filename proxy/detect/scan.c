@@ -1,0 +1,430 @@
+/*
+ * Scanning: normalise, prefilter, run each rule's regex in its windows, check
+ * each match (validator, allow-list, context), resolve overlaps, map spans
+ * back to the original text.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect/detect_int.h"
+
+pcre2_match_context *detect_match_context_new(pcre2_jit_stack **jit_out)
+{
+    pcre2_match_context *mctx = pcre2_match_context_create(NULL);
+    pcre2_jit_stack *jit = NULL;
+
+    if (mctx == NULL)
+        return NULL;
+    /* PCRE2's defaults (10 million) let one hostile subject hold an event
+     * loop for seconds; ours fail within milliseconds, and a failure blocks. */
+    pcre2_set_match_limit(mctx, VIGIE_PCRE2_MATCH_LIMIT);
+    pcre2_set_depth_limit(mctx, VIGIE_PCRE2_DEPTH_LIMIT);
+    jit = pcre2_jit_stack_create(VIGIE_PCRE2_JIT_STACK_START, VIGIE_PCRE2_JIT_STACK_MAX, NULL);
+    if (jit == NULL) {
+        pcre2_match_context_free(mctx);
+        return NULL;
+    }
+    pcre2_jit_stack_assign(mctx, NULL, jit);
+    *jit_out = jit;
+    return mctx;
+}
+
+struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t max_input)
+{
+    struct detect_scanner *sc;
+
+    if (set == NULL || !set->finished)
+        return NULL;
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return NULL;
+    sc->set = set;
+    sc->max_input = max_input;
+    text_norm_init(&sc->norm, max_input);
+    /* One ovector pair is all we use: the whole match. */
+    sc->md = pcre2_match_data_create(1, NULL);
+    sc->mctx = detect_match_context_new(&sc->jit);
+    if (sc->md == NULL || sc->mctx == NULL) {
+        detect_scanner_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+void detect_scanner_free(struct detect_scanner *sc)
+{
+    size_t k;
+
+    if (sc == NULL)
+        return;
+    text_norm_fini(&sc->norm);
+    pcre2_match_data_free(sc->md);
+    pcre2_match_context_free(sc->mctx);
+    if (sc->jit != NULL)
+        pcre2_jit_stack_free(sc->jit);
+    for (k = 0; k < 5; k++)
+        free(sc->spots[k].v);
+    free(sc->regions);
+    free(sc->cand);
+    free(sc->found);
+    free(sc->covered);
+    free(sc->all);
+    for (k = 0; k < VIGIE_REDACT_PASSES; k++)
+        free(sc->repl[k]);
+    vigie_wipe(sc->scratch, sizeof(sc->scratch));
+    vigie_wipe(sc->canon, sizeof(sc->canon));
+    free(sc);
+}
+
+const struct detect_finding *detect_scanner_findings(const struct detect_scanner *sc,
+                                                     size_t *n)
+{
+    *n = sc->nfound;
+    return sc->found;
+}
+
+size_t detect_value_canon(const struct detect_rule *r, const char *v, size_t len, char *out,
+                          size_t outsz)
+{
+    size_t i, o = 0;
+
+    /* Numbers are compared without their separators ("06 39 98 00 01" is
+     * "0639980001"); other values without white space and case. */
+    if (r->validator != NULL)
+        return detect_canon(v, len, out, outsz);
+    for (i = 0; i < len; i++)
+        if (!strchr("0123456789 .-/()+\t", v[i]) || v[i] == '\0')
+            break;
+    if (i == len) {
+        for (i = 0; i < len; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                continue;
+            if (o >= outsz)
+                return (size_t)-1;
+            out[o++] = v[i];
+        }
+        if (o > 0)
+            return o;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (o >= outsz)
+            return (size_t)-1;
+        out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    }
+    return o;
+}
+
+static int is_word_byte(unsigned char c)
+{
+    /* After folding, letters with diacritics are ASCII; any other non-ASCII
+     * byte (another script) also counts as part of a word. */
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+}
+
+int detect_words_near(const struct detect_words *w, const char *t, size_t a, size_t b,
+                      char *scratch, size_t scratchsz)
+{
+    size_t flen, i;
+
+    if (w->n == 0 || b <= a)
+        return 0;
+    flen = text_fold(t + a, b - a, scratch, scratchsz);
+    for (i = 0; i < w->n; i++) {
+        const char *p = scratch, *end = scratch + flen;
+        while (p < end) {
+            const char *hit = memmem(p, (size_t)(end - p), w->v[i], w->len[i]);
+            if (hit == NULL)
+                break;
+            if ((hit == scratch || !is_word_byte((unsigned char)hit[-1])) &&
+                (hit + w->len[i] == end || !is_word_byte((unsigned char)hit[w->len[i]])))
+                return 1;
+            p = hit + 1;
+        }
+    }
+    return 0;
+}
+
+/* Start of the character boundary at or before off. */
+static size_t char_floor(const char *t, size_t off)
+{
+    while (off > 0 && ((unsigned char)t[off] & 0xC0) == 0x80)
+        off--;
+    return off;
+}
+
+static size_t char_ceil(const char *t, size_t n, size_t off)
+{
+    while (off < n && ((unsigned char)t[off] & 0xC0) == 0x80)
+        off++;
+    return off;
+}
+
+static int cand_push(struct detect_scanner *sc, const struct detect_rule *r, size_t s,
+                     size_t e, unsigned ctx)
+{
+    struct detect_finding *f;
+
+    if (sc->ncand >= VIGIE_FINDINGS_MAX)
+        return VIGIE_ERR_TOO_BIG;
+    if (sc->ncand == sc->cand_cap) {
+        size_t ncap = sc->cand_cap ? sc->cand_cap * 2 : 32;
+        struct detect_finding *nv = realloc(sc->cand, ncap * sizeof(*nv));
+        if (nv == NULL)
+            return VIGIE_ERR_NOMEM;
+        sc->cand = nv;
+        sc->cand_cap = ncap;
+    }
+    f = &sc->cand[sc->ncand++];
+    f->rule = r;
+    f->nstart = s;
+    f->nend = e;
+    f->start = f->end = 0;
+    f->context = ctx;
+    return VIGIE_OK;
+}
+
+/* Decides whether view span [s, e) found by r's regex is a finding. Returns 1
+ * (keep, *ctx set), 0 (drop) or a negative error. */
+static int check_match(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                       size_t n, size_t s, size_t e, unsigned *ctx)
+{
+    size_t clen, i, a, b;
+
+    *ctx = 0;
+    if (r->validator != NULL || r->nallow > 0) {
+        clen = detect_value_canon(r, t + s, e - s, sc->canon, sizeof(sc->canon));
+        if (clen == (size_t)-1)
+            return 0; /* longer than any identifier we validate */
+        if (r->validator != NULL && !r->validator->fn(sc->canon, clen))
+            return 0;
+        for (i = 0; i < r->nallow; i++)
+            if (r->allow_len[i] == clen && memcmp(r->allow[i], sc->canon, clen) == 0)
+                return 0;
+    }
+    if (r->allow_re != NULL) {
+        int rc = pcre2_match(r->allow_re, (PCRE2_SPTR)(t + s), e - s, 0,
+                             PCRE2_NO_UTF_CHECK | PCRE2_ANCHORED | PCRE2_ENDANCHORED, sc->md,
+                             sc->mctx);
+        if (rc >= 0)
+            return 0;
+        if (rc != PCRE2_ERROR_NOMATCH)
+            return VIGIE_ERR_MATCH;
+    }
+    if (r->ctx.n > 0 || r->suppress.n > 0) {
+        a = char_floor(t, s > r->ctx_window ? s - r->ctx_window : 0);
+        b = char_ceil(t, n, n - e > r->ctx_window ? e + r->ctx_window : n);
+        /* The match itself is not its own context: look before and after. */
+        if (detect_words_near(&r->suppress, t, a, s, sc->scratch, sizeof(sc->scratch)) ||
+            detect_words_near(&r->suppress, t, e, b, sc->scratch, sizeof(sc->scratch)))
+            return 0;
+        *ctx = detect_words_near(&r->ctx, t, a, s, sc->scratch, sizeof(sc->scratch)) ||
+               detect_words_near(&r->ctx, t, e, b, sc->scratch, sizeof(sc->scratch));
+        if (r->ctx_required && !*ctx)
+            return 0;
+    }
+    return 1;
+}
+
+/* Runs r's regex over view region [a, b) and records its findings. The
+ * regex sees the whole text before a (look-behind is exact) and the region's
+ * end as the end of the subject. */
+static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                       size_t n, size_t a, size_t b)
+{
+    size_t pos = a;
+
+    while (pos <= b) {
+        PCRE2_SIZE *ov;
+        size_t s, e;
+        unsigned ctx;
+        int rc = pcre2_match(r->code, (PCRE2_SPTR)t, b, pos, PCRE2_NO_UTF_CHECK, sc->md,
+                             sc->mctx);
+
+        if (rc == PCRE2_ERROR_NOMATCH)
+            return VIGIE_OK;
+        if (rc < 0)
+            return VIGIE_ERR_MATCH; /* match or depth limit, JIT stack, ...: fail closed */
+        ov = pcre2_get_ovector_pointer(sc->md);
+        s = ov[0];
+        e = ov[1];
+        if (e <= s) {
+            /* Empty matches are refused at load; should one happen anyway
+             * (\K tricks), step over a character rather than loop. */
+            if (s >= b)
+                return VIGIE_OK;
+            pos = char_ceil(t, n, s + 1);
+            continue;
+        }
+        rc = check_match(sc, r, t, n, s, e, &ctx);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && r->trim) {
+            /* Cut back at each separator, longest first, until the validator
+             * accepts: bounded by the match length. */
+            size_t p = e;
+            while (rc == 0 && --p > s) {
+                if (t[p] != ' ' && t[p] != '-')
+                    continue;
+                while (p > s && (t[p - 1] == ' ' || t[p - 1] == '-'))
+                    p--;
+                rc = check_match(sc, r, t, n, s, p, &ctx);
+                if (rc < 0)
+                    return rc;
+                if (rc == 1)
+                    e = p;
+            }
+        }
+        if (rc == 1) {
+            if ((rc = cand_push(sc, r, s, e, ctx)) != VIGIE_OK)
+                return rc;
+            pos = e;
+        } else {
+            /* A rejected match may hide a valid one starting inside it
+             * ("FR76 ... 189 SARL" grabbed too long): retry one character
+             * on. Patterns are bounded, so this stays linear in practice,
+             * and the load-time hostile check measures it. */
+            pos = char_ceil(t, n, s + 1);
+        }
+    }
+    return VIGIE_OK;
+}
+
+static int cand_order(const void *x, const void *y)
+{
+    const struct detect_finding *a = x, *b = y;
+    size_t la = a->nend - a->nstart, lb = b->nend - b->nstart;
+
+    if (a->rule->priority != b->rule->priority)
+        return a->rule->priority > b->rule->priority ? -1 : 1;
+    if (la != lb)
+        return la > lb ? -1 : 1;
+    if (a->nstart != b->nstart)
+        return a->nstart < b->nstart ? -1 : 1;
+    if (a->rule->index != b->rule->index)
+        return a->rule->index < b->rule->index ? -1 : 1;
+    return 0;
+}
+
+static int found_order(const void *x, const void *y)
+{
+    const struct detect_finding *a = x, *b = y;
+
+    if (a->nstart != b->nstart)
+        return a->nstart < b->nstart ? -1 : 1;
+    return 0;
+}
+
+static int range_free(const uint64_t *bits, size_t s, size_t e)
+{
+    size_t i;
+
+    for (i = s; i < e; i++) {
+        if ((i & 63) == 0 && i + 64 <= e) {
+            if (bits[i >> 6] != 0)
+                return 0;
+            i += 63;
+            continue;
+        }
+        if (bits[i >> 6] & (1ull << (i & 63)))
+            return 0;
+    }
+    return 1;
+}
+
+static void range_take(uint64_t *bits, size_t s, size_t e)
+{
+    size_t i;
+
+    for (i = s; i < e; i++)
+        bits[i >> 6] |= 1ull << (i & 63);
+}
+
+/* Keeps the best of overlapping candidates: higher priority, then longer,
+ * then earlier. Greedy over that order with a bitmap of taken bytes: linear in
+ * the total length of the candidates, whatever their number. */
+static int resolve(struct detect_scanner *sc, size_t n)
+{
+    size_t words = (n + 63) / 64 + 1, i;
+
+    sc->nfound = 0;
+    if (sc->ncand == 0)
+        return VIGIE_OK;
+    if (sc->ncand > sc->found_cap) {
+        struct detect_finding *nv = realloc(sc->found, sc->ncand * sizeof(*nv));
+        if (nv == NULL)
+            return VIGIE_ERR_NOMEM;
+        sc->found = nv;
+        sc->found_cap = sc->ncand;
+    }
+    if (words > sc->covered_words) {
+        uint64_t *nb = realloc(sc->covered, words * sizeof(*nb));
+        if (nb == NULL)
+            return VIGIE_ERR_NOMEM;
+        sc->covered = nb;
+        sc->covered_words = words;
+    }
+    memset(sc->covered, 0, words * sizeof(*sc->covered));
+    qsort(sc->cand, sc->ncand, sizeof(*sc->cand), cand_order);
+    sc->nfound = 0;
+    for (i = 0; i < sc->ncand; i++) {
+        struct detect_finding *f = &sc->cand[i];
+        if (!range_free(sc->covered, f->nstart, f->nend))
+            continue;
+        range_take(sc->covered, f->nstart, f->nend);
+        sc->found[sc->nfound++] = *f;
+    }
+    qsort(sc->found, sc->nfound, sizeof(*sc->found), found_order);
+    return VIGIE_OK;
+}
+
+int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
+                const struct detect_rule *only_rule, unsigned flags)
+{
+    const struct detect_set *set = sc->set;
+    const char *t;
+    size_t n, i, k;
+    int rc;
+
+    sc->ncand = 0;
+    sc->nfound = 0;
+    sc->last_text = NULL;
+    sc->last_len = 0;
+    if (len > sc->max_input)
+        return VIGIE_ERR_TOO_BIG;
+    if ((rc = text_normalise(&sc->norm, text, len)) != VIGIE_OK)
+        return rc;
+    t = sc->norm.text;
+    n = sc->norm.len;
+    if (!(flags & DETECT_SCAN_FULL) && (rc = detect_prefilter_run(sc, t, n)) != VIGIE_OK)
+        return rc;
+    for (i = 0; i < set->nrules; i++) {
+        const struct detect_rule *r = set->rules[i];
+        if (only_rule != NULL && r != only_rule)
+            continue;
+        if (flags & DETECT_SCAN_FULL) {
+            rc = scan_region(sc, r, t, n, 0, n);
+            if (rc != VIGIE_OK)
+                return rc;
+            continue;
+        }
+        if ((rc = detect_regions_for(sc, r, t, n)) != VIGIE_OK)
+            return rc;
+        for (k = 0; k < sc->nregions; k++)
+            if ((rc = scan_region(sc, r, t, n, sc->regions[k].start, sc->regions[k].end)) !=
+                VIGIE_OK)
+                return rc;
+    }
+    if ((rc = resolve(sc, n)) != VIGIE_OK)
+        return rc;
+    for (i = 0; i < sc->nfound; i++) {
+        struct detect_finding *f = &sc->found[i];
+        f->start = text_norm_map_start(&sc->norm, f->nstart);
+        f->end = text_norm_map_end(&sc->norm, f->nend);
+    }
+    sc->last_text = text;
+    sc->last_len = len;
+    return VIGIE_OK;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of vigie, from a fresh clone: installs what is missing,
+# then builds and tests twice — a normal build with warnings as errors, and an
+# AddressSanitizer + UndefinedBehaviorSanitizer build — then a bounded
+# libFuzzer run on the scanner and the banned-functions check.
+# This is exactly what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+
+echo "== build 1/2: release, -Werror"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIE_WERROR=ON >/dev/null
+ninja -C build/release
+ctest --test-dir build/release --output-on-failure
+
+echo "== build 2/2: ASan + UBSan, -Werror"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIE_SANITIZE=ON -DVIGIE_WERROR=ON >/dev/null
+ninja -C build/asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure
+
+echo "== fuzz: normalise + scan + mask, ${VIGIE_FUZZ_SECONDS:-60} s (clang, libFuzzer, ASan)"
+CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIE_SANITIZE=ON \
+  -DVIGIE_FUZZ=ON -DVIGIE_WERROR=ON >/dev/null
+ninja -C build/fuzz fuzz_scan
+mkdir -p build/fuzz/corpus
+build/fuzz/fuzz_scan -max_total_time="${VIGIE_FUZZ_SECONDS:-60}" -max_len=4096 -timeout=10 \
+  -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus/scan \
+  2>build/fuzz/fuzz.log || { tail -40 build/fuzz/fuzz.log; exit 1; }
+grep -E '^stat::number_of_executed_units' build/fuzz/fuzz.log || true
+
+echo "== banned functions"
+scripts/check-banned.sh
+echo "all tests passed"
