@@ -31,6 +31,11 @@
 #define VIGIE_RULE_WORDS_MAX 512u
 #define VIGIE_RULE_EXAMPLES_MAX 256u
 
+/* Normalisation: changed characters (each costs one map segment) per text.
+ * A text with more is refused as too big: real prose changes a few percent
+ * of its characters; 4 MiB of invalid bytes or full-width digits is hostile. */
+#define VIGIE_NORM_SEGS_MAX (1u << 20)
+
 /* Detection. */
 #define VIGIE_WINDOW_MAX 1024u         /* bytes of trigger window or context window */
 #define VIGIE_WINDOW_DEFAULT 32u       /* trigger window when a rule does not say */

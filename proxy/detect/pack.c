@@ -786,7 +786,7 @@ static int run_examples(struct detect_rule *r, const struct conf_node *exnode,
         }
         /* Say why, when the trigger is what hides it: the most common slip. */
         rc = detect_scan(sc, e->text, e->len, r, DETECT_SCAN_FULL);
-        f = detect_scanner_findings(sc, &nf);
+        detect_scanner_findings(sc, &nf);
         if (rc == VIGIE_OK && nf > 0 && r->trig != DETECT_TRIG_ALWAYS)
             conf_diag(diag, e->node,
                       "rule '%s': example \"%s\" matches the pattern but not through its "

@@ -327,6 +327,10 @@ static int push_seg(struct text_norm *n, size_t norm_off, size_t norm_len, size_
     struct text_seg *s;
     int rc;
 
+    /* A text made mostly of changed characters (4 MiB of invalid bytes)
+     * would otherwise cost 32 bytes of map per byte: refuse it instead. */
+    if (n->nsegs >= VIGIE_NORM_SEGS_MAX)
+        return VIGIE_ERR_TOO_BIG;
     if (n->nsegs == n->segs_cap && (rc = grow_segs(n)) != VIGIE_OK)
         return rc;
     s = &n->segs[n->nsegs++];

@@ -63,8 +63,8 @@ void text_norm_init(struct text_norm *n, size_t max);
 
 /* Builds the view of src[0..len). src must stay alive and unchanged while the
  * view is used (the view may point into it). Returns VIGIE_OK,
- * VIGIE_ERR_TOO_BIG if len exceeds the cap (or the view would), or
- * VIGIE_ERR_NOMEM. */
+ * VIGIE_ERR_TOO_BIG if len exceeds the cap or more than VIGIE_NORM_SEGS_MAX
+ * characters would change, or VIGIE_ERR_NOMEM. */
 int text_normalise(struct text_norm *n, const char *src, size_t len);
 
 /* Offset of the original byte where view byte noff comes from (noff == len

@@ -908,6 +908,28 @@ static void test_fold(void)
     T_EQ_INT(text_fold("\xC3\x9F\xC3\x86\xC5\x92\xC4\xB2", 8, (char[8]){0}, 8), 8);
 }
 
+/* More changed characters than VIGIE_NORM_SEGS_MAX: refused, not mapped at
+ * 32 bytes of segment per input byte. One fewer: accepted. */
+static void test_segment_cap(void)
+{
+    size_t nbad = VIGIE_NORM_SEGS_MAX + 1, i;
+    char *src = malloc(nbad);
+    struct text_norm n;
+
+    T_ASSERT(src != NULL);
+    if (src == NULL)
+        return;
+    for (i = 0; i < nbad; i++)
+        src[i] = (char)0x80; /* each a lone continuation byte: one segment */
+    text_norm_init(&n, 4u << 20);
+    T_EQ_INT(text_normalise(&n, src, nbad), VIGIE_ERR_TOO_BIG);
+    T_EQ_INT(text_normalise(&n, src, nbad - 1), VIGIE_OK);
+    T_EQ_INT(n.nsegs, VIGIE_NORM_SEGS_MAX);
+    T_EQ_INT(n.len, 3 * (nbad - 1));
+    text_norm_fini(&n);
+    free(src);
+}
+
 int main(void)
 {
     T_RUN(test_ascii_identity);
@@ -928,5 +950,6 @@ int main(void)
     T_RUN(test_every_code_point);
     T_RUN(test_random_mixes);
     T_RUN(test_fold);
+    T_RUN(test_segment_cap);
     return T_DONE();
 }
