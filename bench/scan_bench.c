@@ -16,7 +16,8 @@
  *   - each figure: two warm-up calls (errors checked, findings counted), a
  *     calibration that picks the iterations per run so that one run lasts at
  *     least --min-run-ms (60 ms by default), then 5 runs; the figure is the
- *     MEDIAN run, min and max are shown as the spread;
+ *     MEDIAN run, min and max are shown as the spread (the linearity table
+ *     uses the fastest run: noise only adds time, and growth is the question);
  *   - wall time is CLOCK_MONOTONIC, CPU time CLOCK_PROCESS_CPUTIME_ID; pin
  *     the process to one core (bench/run.sh does taskset -c 0);
  *   - 1 MB = 1e6 bytes.
@@ -54,10 +55,10 @@
 #define TARGET_MB_S 300.0
 
 #define RUNS_MAX 9
-#define SCANNER_CAP (8 * MIB) /* the brief: a scanner with an 8 MiB cap */
+#define SCANNER_CAP (8 * MIB) /* twice VIGIE_SCAN_INPUT_MAX: the 4 MiB inputs fit */
 #define GEN_SLACK (64 * KIB)   /* generators overshoot by at most one sentence */
 
-/* Input sizes of the scaling table; the headline figures use HEADLINE. */
+/* Input sizes of the scaling table; tables 1-3 use 1 MiB (256 KiB with --quick). */
 static const size_t sizes_full[] = {64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB};
 static const size_t sizes_quick[] = {64 * KIB, 256 * KIB};
 
@@ -69,9 +70,11 @@ struct opts {
     int runs;
     double min_run; /* seconds */
     const char *rules;
+    const char *loop; /* --loop KEY: only scan that input, for profilers */
+    double loop_s;
 };
 
-static struct opts opt = {0, 0, 5, 0.060, VIGIE_SRC_DIR "/rules"};
+static struct opts opt = {0, 0, 5, 0.060, VIGIE_SRC_DIR "/rules", NULL, 5.0};
 
 static _Noreturn void die(const char *what, int rc)
 {
@@ -615,9 +618,10 @@ static void cu_sentence(struct gen *g)
         break;
     case 2:
         put(g, "Déclaration n° ");
+        /* An MRN: year, country, 13 characters, a check character. */
         putf(g, "%02u", 19 + rng_below(&g->r, 7));
         put(g, "FRXDL");
-        put_digits(g, 11);
+        put_digits(g, 9);
         put(g, "R");
         put_digits(g, 1);
         put(g, " du ");
@@ -887,7 +891,7 @@ static void inputs_generate(size_t size)
     }
 }
 
-/* Length of the prefix of input i used at nominal size `size`. */
+/* Length of the prefix of a generated text used at nominal size `size`. */
 static size_t input_len(const struct gen *g, size_t size)
 {
     size_t n = size < g->b.len ? size : g->b.len;
@@ -1113,6 +1117,31 @@ static struct row *row_add(enum section sec, const char *key, const char *name)
     snprintf(r->key, sizeof(r->key), "%s", key);
     snprintf(r->name, sizeof(r->name), "%s", name);
     return r;
+}
+
+/* 1 if rows[i] is the first scaling row of its input: the scaling rows of one
+ * input are not contiguous (table 1's rows are added between sizes). */
+static int scale_first(size_t i)
+{
+    size_t k;
+
+    if (rows[i].sec != SEC_SCALE)
+        return 0;
+    for (k = 0; k < i; k++)
+        if (rows[k].sec == SEC_SCALE && strcmp(rows[k].key, rows[i].key) == 0)
+            return 0;
+    return 1;
+}
+
+/* The next scaling row of rows[i]'s input after rows[i], or nrows. */
+static size_t scale_next(size_t i)
+{
+    size_t k;
+
+    for (k = i + 1; k < nrows; k++)
+        if (rows[k].sec == SEC_SCALE && strcmp(rows[k].key, rows[i].key) == 0)
+            return k;
+    return nrows;
 }
 
 static const struct row *row_find(enum section sec, const char *key, size_t bytes)
@@ -1471,6 +1500,20 @@ static void run_all(const struct facts *f, struct detect_set *set)
 
 /* ---- output: table ------------------------------------------------------------------------ */
 
+/* Prints s left-aligned in `width` columns, counting characters rather than
+ * bytes ("’" and "…" are one column each), so UTF-8 labels line up. */
+static void pad(const char *s, int width)
+{
+    int cols = 0;
+    const char *p;
+
+    for (p = s; *p != '\0'; p++)
+        cols += ((unsigned char)*p & 0xC0) != 0x80;
+    fputs(s, stdout);
+    while (cols++ < width)
+        putchar(' ');
+}
+
 static const char *size_label(size_t bytes, char *buf, size_t sz)
 {
     if (bytes >= MIB - 8)
@@ -1541,7 +1584,9 @@ static void print_table(const struct facts *f, const struct detect_set *set, dou
             continue;
         if (r->pii >= 0)
             snprintf(pii, sizeof(pii), "%ld", r->pii);
-        printf("  %-36s %9zu %6s %8zu ", r->name, r->bytes, pii, r->findings);
+        printf("  ");
+        pad(r->name, 36);
+        printf(" %9zu %6s %8zu ", r->bytes, pii, r->findings);
         print_timing_cols(r->bytes, &r->t);
         printf("  %s\n", r->target ? verdict(mb_s(r->bytes, r->t.wall)) : "");
     }
@@ -1595,29 +1640,30 @@ static void print_table(const struct facts *f, const struct detect_set *set, dou
            "first call checks UTF-8\n",
            ref_pattern_ok ? "is the one in" : "NO LONGER MATCHES (update scan_bench.c) in");
 
-    printf("\n4. Linearity: time per MB at each size (ms/MB), ratio = largest / smallest\n\n");
+    printf("\n4. Linearity: ms per MB at each size, FASTEST of the %d runs (noise only adds time;\n"
+           "   the question here is growth), ratio = largest size / smallest size\n\n",
+           opt.runs);
     printf("  %-38s", "input");
-    {
-        const char *k0 = rows[0].key;
-        for (i = 0; i < nrows && rows[i].sec == SEC_SCALE && strcmp(rows[i].key, k0) == 0; i++)
-            printf(" %9s", size_label(rows[i].bytes, sz, sizeof(sz)));
-    }
+    for (i = 0; i < nrows && rows[i].sec != SEC_SCALE; i++)
+        ;
+    for (; i < nrows; i = scale_next(i))
+        printf(" %9s", size_label(rows[i].bytes, sz, sizeof(sz)));
     printf(" %7s  %s\n", "ratio", "findings at largest");
-    for (i = 0; i < nrows; i = j) {
-        const struct row *first = &rows[i];
+    for (i = 0; i < nrows; i++) {
+        const struct row *first = &rows[i], *last = first;
         double lo, hi, ratio;
-        if (first->sec != SEC_SCALE) {
-            j = i + 1;
+        if (!scale_first(i))
             continue;
+        printf("  ");
+        pad(first->name, 38);
+        for (j = i; j < nrows; j = scale_next(j)) {
+            printf(" %9.3f", rows[j].t.wall_min * MB / (double)rows[j].bytes * 1e3);
+            last = &rows[j];
         }
-        printf("  %-38s", first->name);
-        for (j = i; j < nrows && rows[j].sec == SEC_SCALE && strcmp(rows[j].key, first->key) == 0;
-             j++)
-            printf(" %9.3f", rows[j].t.wall * MB / (double)rows[j].bytes * 1e3);
-        lo = first->t.wall / (double)first->bytes;
-        hi = rows[j - 1].t.wall / (double)rows[j - 1].bytes;
+        lo = first->t.wall_min / (double)first->bytes;
+        hi = last->t.wall_min / (double)last->bytes;
         ratio = lo > 0 ? hi / lo : 0;
-        printf(" %7.2f  %zu%s\n", ratio, rows[j - 1].findings,
+        printf(" %7.2f  %zu%s\n", ratio, last->findings,
                ratio > 1.5 ? "  <- GROWS FASTER THAN THE INPUT" : "");
     }
 
@@ -1675,7 +1721,9 @@ static void json_row(const struct row *r)
         json_timing("full_", r->bytes, &r->t2);
     }
     if (r->sec == SEC_SCALE)
-        printf(", \"ms_per_mb\": %.4f", r->t.wall * MB / (double)r->bytes * 1e3);
+        printf(", \"ms_per_mb\": %.4f, \"ms_per_mb_fastest\": %.4f",
+               r->t.wall * MB / (double)r->bytes * 1e3,
+               r->t.wall_min * MB / (double)r->bytes * 1e3);
     if (r->target)
         printf(", \"meets_target\": %s", mb_s(r->bytes, r->t.wall) >= TARGET_MB_S ? "true"
                                                                                   : "false");
@@ -1733,23 +1781,24 @@ static void print_json(const struct facts *f, const struct detect_set *set, doub
     json_section("reference", SEC_REF);
     printf(",\n  \"reference_pattern_current\": %s,\n", ref_pattern_ok ? "true" : "false");
     printf("  \"scaling\": [");
-    for (i = 0; i < nrows; i = j) {
-        const struct row *r0 = &rows[i];
-        if (r0->sec != SEC_SCALE) {
-            j = i + 1;
+    for (i = 0; i < nrows; i++) {
+        const struct row *r0 = &rows[i], *last = r0;
+        if (!scale_first(i))
             continue;
-        }
         printf("%s\n    {\"name\": ", first ? "" : ",");
         json_str(r0->key);
+        printf(", \"label\": ");
+        json_str(r0->name);
         printf(", \"sizes\": [");
-        for (j = i; j < nrows && rows[j].sec == SEC_SCALE && strcmp(rows[j].key, r0->key) == 0;
-             j++) {
+        for (j = i; j < nrows; j = scale_next(j)) {
             printf("%s\n      ", j > i ? "," : "");
             json_row(&rows[j]);
+            last = &rows[j];
         }
-        printf("],\n     \"ratio_largest_smallest\": %.3f}",
-               (rows[j - 1].t.wall / (double)rows[j - 1].bytes) /
-                   (r0->t.wall / (double)r0->bytes));
+        /* As in the table: from the fastest runs; the medians' ratio too. */
+        printf("],\n     \"ratio_largest_smallest\": %.3f, \"ratio_median\": %.3f}",
+               (last->t.wall_min / (double)last->bytes) / (r0->t.wall_min / (double)r0->bytes),
+               (last->t.wall / (double)last->bytes) / (r0->t.wall / (double)r0->bytes));
         first = 0;
     }
     printf("\n  ],\n");
@@ -1759,14 +1808,60 @@ static void print_json(const struct facts *f, const struct detect_set *set, doub
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
+/* --loop KEY: nothing but calls of one kind on one input (headline size) for
+ * opt.loop_s seconds, so that perf or callgrind see only that. KEY is an
+ * input's JSON name, or "redact" (detect_redact on French + PII) or
+ * "full" (DETECT_SCAN_FULL on French + PII). */
+static int loop_one(struct detect_set *set)
+{
+    struct detect_scanner *sc = scanner(set);
+    struct job j;
+    size_t i, calls = 0;
+    double t0 = clock_s(CLOCK_MONOTONIC), t;
+
+    memset(&j, 0, sizeof(j));
+    j.kind = JOB_SCAN;
+    j.what = opt.loop;
+    j.sc = sc;
+    j.text = gens[IN_FR_PII].b.data;
+    j.len = fr_len;
+    if (strcmp(opt.loop, "redact") == 0) {
+        j.kind = JOB_REDACT;
+    } else if (strcmp(opt.loop, "full") == 0) {
+        j.flags = DETECT_SCAN_FULL;
+    } else {
+        for (i = 0; i < IN_COUNT && strcmp(inputs[i].key, opt.loop) != 0; i++)
+            ;
+        if (i == IN_COUNT) {
+            fprintf(stderr, "bench_scan: --loop: no input named %s\n", opt.loop);
+            detect_scanner_free(sc);
+            return 2;
+        }
+        j.text = gens[i].b.data;
+        j.len = input_len(&gens[i], head_size);
+    }
+    do {
+        job_call(&j);
+        calls++;
+        t = clock_s(CLOCK_MONOTONIC) - t0;
+    } while (t < opt.loop_s);
+    printf("%s: %zu calls on %zu bytes, %.1f MB/s, %zu findings\n", opt.loop, calls, j.len,
+           mb_s(j.len * calls, t), j.findings);
+    detect_scanner_free(sc);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("usage: bench_scan [--json] [--quick] [--runs N] [--min-run-ms MS] [--rules DIR]\n"
-           "  --json        print one JSON object instead of the tables\n"
-           "  --quick       sizes 64 and 256 KiB only (for profilers)\n"
-           "  --runs N      timed runs per figure, median reported (odd, 1..%d; default 5)\n"
-           "  --min-run-ms  shortest run (default 60)\n"
-           "  --rules DIR   rule packs (default %s)\n",
+           "       bench_scan --loop KEY [--loop-seconds S] [--quick]\n"
+           "  --json          print one JSON object instead of the tables\n"
+           "  --quick         sizes 64 and 256 KiB only (headline 256 KiB)\n"
+           "  --runs N        timed runs per figure, median reported (1..%d; default 5)\n"
+           "  --min-run-ms    shortest run (default 60)\n"
+           "  --rules DIR     rule packs (default %s)\n"
+           "  --loop KEY      for profilers: only scan input KEY (fr, fr_pii, customs, ...,\n"
+           "                  or 'full' / 'redact' on fr_pii) for S seconds (default 5)\n",
            RUNS_MAX, VIGIE_SRC_DIR "/rules");
 }
 
@@ -1797,6 +1892,15 @@ int main(int argc, char **argv)
                 usage();
                 return 2;
             }
+        } else if (strcmp(argv[i], "--loop") == 0 && i + 1 < argc) {
+            opt.loop = argv[++i];
+        } else if (strcmp(argv[i], "--loop-seconds") == 0 && i + 1 < argc) {
+            char *end;
+            opt.loop_s = strtod(argv[++i], &end);
+            if (*end != '\0' || !(opt.loop_s > 0)) {
+                usage();
+                return 2;
+            }
         } else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
             opt.rules = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -1813,6 +1917,15 @@ int main(int argc, char **argv)
     inputs_generate(opt.quick ? 256 * KIB : 4 * MIB);
     head_size = opt.quick ? 256 * KIB : 1 * MIB;
     fr_len = input_len(&gens[IN_FR_PII], head_size);
+    if (opt.loop != NULL) {
+        int rc = loop_one(set);
+        for (i = 0; i < IN_COUNT; i++) {
+            vigie_buf_free(&gens[i].b);
+            free(gens[i].pii_end);
+        }
+        detect_set_free(set);
+        return rc;
+    }
     run_all(&f, set);
     if (opt.json)
         print_json(&f, set, load_ms, clock_s(CLOCK_MONOTONIC) - t0);
