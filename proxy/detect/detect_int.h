@@ -85,6 +85,7 @@ struct detect_set {
     /* Prefilter tables, built by detect_set_finish(). */
     unsigned need; /* bit (1 << trigger) for each trigger some rule uses */
     unsigned digits_min;  /* smallest trig_min of digit rules */
+    size_t merge_gap[5];  /* spots of a kind this close merge: 2 x smallest window */
     unsigned upper_min;
     struct detect_kw *kws; /* sorted by pair, then word */
     size_t nkws;
@@ -104,6 +105,13 @@ struct detect_spots {
 
 struct detect_region {
     size_t start, end;
+};
+
+/* A token-shaped string ("[LABEL_x]") already present in a text being masked,
+ * so that numbered tokens never reuse one. */
+struct detect_utok {
+    uint64_t hash;
+    size_t off, len;
 };
 
 /* One replacement written by a masking pass: in[s, e) became out[os, oe). */
@@ -135,6 +143,10 @@ struct detect_scanner {
     size_t nall, all_cap;
     struct detect_repl *repl[VIGIE_REDACT_PASSES];
     size_t nrepl[VIGIE_REDACT_PASSES], repl_cap[VIGIE_REDACT_PASSES];
+    /* Token-shaped strings of the text being masked (built on first need). */
+    struct detect_utok *utok;
+    size_t nutok, utok_cap;
+    int utok_built;
     /* The text of the last scan, to check detect_mask gets the same. */
     const char *last_text;
     size_t last_len;

@@ -334,6 +334,72 @@ static size_t value_key(const struct detect_rule *r, const char *prefix, const c
     return pl + 1 + cl;
 }
 
+static int utok_order(const void *x, const void *y)
+{
+    const struct detect_utok *a = x, *b = y;
+
+    return a->hash < b->hash ? -1 : a->hash > b->hash;
+}
+
+/* Indexes every token-shaped string of text ('[' capitals, digits and '_' with
+ * at least one '_', then ']'): one pass, then each check is a binary search.
+ * Searching the text for each new token instead would cost O(text x values). */
+static int utok_build(struct detect_scanner *sc, const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+
+    sc->nutok = 0;
+    sc->utok_built = 1;
+    while (p < end && (p = memchr(p, '[', (size_t)(end - p))) != NULL) {
+        const char *q = p + 1;
+        int us = 0;
+        while (q < end && q - p < TOKEN_MAX &&
+               ((*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_' ||
+                (*q >= 'a' && *q <= 'f'))) {
+            us |= *q == '_';
+            q++;
+        }
+        if (q < end && *q == ']' && us) {
+            struct detect_utok *t;
+            if (sc->nutok == sc->utok_cap) {
+                size_t ncap = sc->utok_cap ? sc->utok_cap * 2 : 16;
+                struct detect_utok *nv = realloc(sc->utok, ncap * sizeof(*nv));
+                if (nv == NULL)
+                    return VIGIE_ERR_NOMEM;
+                sc->utok = nv;
+                sc->utok_cap = ncap;
+            }
+            t = &sc->utok[sc->nutok++];
+            t->off = (size_t)(p - text);
+            t->len = (size_t)(q - p) + 1;
+            t->hash = fnv(p, t->len);
+        }
+        p++;
+    }
+    if (sc->nutok > 1)
+        qsort(sc->utok, sc->nutok, sizeof(*sc->utok), utok_order);
+    return VIGIE_OK;
+}
+
+static int utok_has(const struct detect_scanner *sc, const char *text, const char *tok,
+                    size_t tlen)
+{
+    uint64_t h = fnv(tok, tlen);
+    size_t lo = 0, hi = sc->nutok;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sc->utok[mid].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < sc->nutok && sc->utok[lo].hash == h; lo++)
+        if (sc->utok[lo].len == tlen && memcmp(text + sc->utok[lo].off, tok, tlen) == 0)
+            return 1;
+    return 0;
+}
+
 static int write_token(struct detect_scanner *sc, const struct detect_finding *f,
                        const char *text, size_t len, const struct detect_mask_opts *opts,
                        struct detect_revmap *map, struct vigie_buf *out)
@@ -380,9 +446,11 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
             return VIGIE_ERR_NOMEM;
         /* Skip numbers whose token the user already wrote, so that restoring
          * never rewrites their own text. */
+        if (!sc->utok_built && (rc = utok_build(sc, text, len)) != VIGIE_OK)
+            return rc;
         for (;;) {
             tlen = (size_t)snprintf(tok, sizeof(tok), "[%s_%u]", r->label, c->next++);
-            if (find_by(map, map->by_tok, 1, tok, tlen) < 0 && memmem(text, len, tok, tlen) == NULL)
+            if (find_by(map, map->by_tok, 1, tok, tlen) < 0 && !utok_has(sc, text, tok, tlen))
                 break;
         }
     }
@@ -431,6 +499,7 @@ static int mask_pass(struct detect_scanner *sc, const char *text, size_t len,
         return VIGIE_ERR_INVAL;
     if (pass >= 0)
         sc->nrepl[pass] = 0;
+    sc->utok_built = 0;
     for (i = 0; i < sc->nfound; i++) {
         const struct detect_finding *f = &sc->found[i];
         enum detect_action a = detect_finding_action(f, opts);

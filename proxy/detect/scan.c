@@ -69,6 +69,7 @@ void detect_scanner_free(struct detect_scanner *sc)
     free(sc->found);
     free(sc->covered);
     free(sc->all);
+    free(sc->utok);
     for (k = 0; k < VIGIE_REDACT_PASSES; k++)
         free(sc->repl[k]);
     vigie_wipe(sc->scratch, sizeof(sc->scratch));
@@ -230,7 +231,18 @@ static int check_match(struct detect_scanner *sc, const struct detect_rule *r, c
 
 /* Runs r's regex over view region [a, b) and records its findings. The
  * regex sees the whole text before a (look-behind is exact) and the region's
- * end as the end of the subject. */
+ * end as the end of the subject.
+ *
+ * A long region is matched in chunks of DETECT_CHUNK bytes that overlap by
+ * DETECT_OVERLAP: PCRE2 drops its "required character" shortcut when more
+ * than 500,000 bytes of subject remain, which made a 4 MiB '@' storm cost
+ * five times more per byte than a small one. A match that ends near a chunk's
+ * end is retried with a chunk starting at the match, so only matches longer
+ * than DETECT_CHUNK - DETECT_OVERLAP could differ from one pass over the
+ * region; no detector's match comes near that. */
+#define DETECT_CHUNK (64u * 1024)
+#define DETECT_OVERLAP (4u * 1024)
+
 static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
                        size_t n, size_t a, size_t b)
 {
@@ -238,18 +250,31 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
 
     while (pos <= b) {
         PCRE2_SIZE *ov;
-        size_t s, e;
+        size_t s, e, lim;
         unsigned ctx;
-        int rc = pcre2_match(r->code, (PCRE2_SPTR)t, b, pos, PCRE2_NO_UTF_CHECK, sc->md,
-                             sc->mctx);
+        int rc;
 
-        if (rc == PCRE2_ERROR_NOMATCH)
-            return VIGIE_OK;
+        lim = b - pos > DETECT_CHUNK ? char_ceil(t, n, pos + DETECT_CHUNK) : b;
+        rc = pcre2_match(r->code, (PCRE2_SPTR)t, lim, pos, PCRE2_NO_UTF_CHECK, sc->md,
+                         sc->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            if (lim >= b)
+                return VIGIE_OK;
+            /* Nothing starts before the overlap; what starts in it may have
+             * been cut by the chunk's end: go on from there. */
+            pos = char_floor(t, lim - DETECT_OVERLAP);
+            continue;
+        }
         if (rc < 0)
             return VIGIE_ERR_MATCH; /* match or depth limit, JIT stack, ...: fail closed */
         ov = pcre2_get_ovector_pointer(sc->md);
         s = ov[0];
         e = ov[1];
+        if (lim < b && e + DETECT_OVERLAP > lim && s > pos) {
+            /* Might continue past the chunk: match again from its start. */
+            pos = s;
+            continue;
+        }
         if (e <= s) {
             /* Empty matches are refused at load; should one happen anyway
              * (\K tricks), step over a character rather than loop. */

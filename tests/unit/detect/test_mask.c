@@ -273,6 +273,35 @@ static void test_single_pass_mask(void)
     vigie_buf_free(&out);
 }
 
+static void test_many_distinct_values(void)
+{
+    /* 3000 distinct addresses, with tokens the user wrote themselves here and
+     * there: every address gets its own number, and no number the user wrote
+     * is reused. */
+    struct vigie_buf in;
+    struct detect_revmap *map = detect_revmap_new();
+    char *out, tok[32];
+    unsigned i;
+
+    vigie_buf_init(&in, 1 << 22);
+    vigie_buf_append(&in, "[EMAIL_2] [EMAIL_2999] ", 23);
+    for (i = 0; i < 3000; i++)
+        vigie_buf_printf(&in, "u%u@example.fr ", i);
+    out = mask(in.data, map);
+    T_ASSERT(out != NULL);
+    if (out != NULL) {
+        T_EQ_INT(detect_revmap_count(map), 3000);
+        T_ASSERT(strncmp(out, "[EMAIL_2] [EMAIL_2999] [EMAIL_1] [EMAIL_3] [EMAIL_4] ", 53) == 0);
+        /* 3000 values, numbers 2 and 2999 skipped: the last is 3002. */
+        snprintf(tok, sizeof(tok), "[EMAIL_%u]", 3002u);
+        T_ASSERT(strstr(out, tok) != NULL);
+        T_ASSERT(strstr(out, "[EMAIL_3003]") == NULL);
+    }
+    free(out);
+    vigie_buf_free(&in);
+    detect_revmap_free(map);
+}
+
 int main(void)
 {
     rules = shipped_rules();
@@ -293,6 +322,7 @@ int main(void)
     T_RUN(test_rescan_finds_nothing_to_mask);
     T_RUN(test_fixpoint_reveals_hidden_value);
     T_RUN(test_single_pass_mask);
+    T_RUN(test_many_distinct_values);
     detect_scanner_free(sc);
     detect_set_free(rules);
     return T_DONE();

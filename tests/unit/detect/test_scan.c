@@ -426,6 +426,49 @@ static void test_only_rule(void)
         T_EQ_STR(detect_rule_id(f[0].rule), "contact.phone.fr");
 }
 
+static void test_long_region_chunks(void)
+{
+    /* 300 KB of '@'-dense filler makes one merged region as long as the text,
+     * which the scanner matches in chunks of 64 KiB starting where the last
+     * match ended. The addresses are placed from that arithmetic:
+     *  - the second would be cut to "marie.curie@example.fr" by the chunk's
+     *    end (its TLD is "frances"): the scanner must match it again whole;
+     *  - the third straddles the end of a chunk with no match in it: the
+     *    scanner must go on from before the end, not after it. */
+    const size_t chunk = 65536, size = 300 * 1024;
+    const char *addr[] = {"jean.dupont@example.fr", "marie.curie@example.frances",
+                          "jean.dupont@example.fr", "paul.martin@example.org"};
+    size_t at[4], i, k, n = 0;
+    char *buf = malloc(size);
+    const struct detect_finding *f;
+    unsigned mode;
+
+    T_ASSERT(buf != NULL);
+    if (buf == NULL)
+        return;
+    at[0] = 10;
+    at[1] = at[0] + strlen(addr[0]) + chunk - 22; /* "...@example.fr" ends at the cut */
+    at[2] = at[1] + strlen(addr[1]) + chunk - 10; /* straddles the next cut */
+    at[3] = size - 40;
+    for (i = 0; i < size; i++)
+        buf[i] = (i % 3 == 2) ? ' ' : (i % 3 == 1 ? '@' : 'a');
+    for (k = 0; k < 4; k++) {
+        buf[at[k] - 1] = ' ';
+        memcpy(buf + at[k], addr[k], strlen(addr[k]));
+        buf[at[k] + strlen(addr[k])] = ' ';
+    }
+    for (mode = 0; mode <= DETECT_SCAN_FULL; mode += DETECT_SCAN_FULL) {
+        T_EQ_INT(detect_scan(sc, buf, size, NULL, mode), VIGIE_OK);
+        f = detect_scanner_findings(sc, &n);
+        T_EQ_INT(n, 4);
+        for (k = 0; k < n && k < 4; k++) {
+            T_EQ_INT(f[k].start, at[k]);
+            T_EQ_INT(f[k].end, at[k] + strlen(addr[k]));
+        }
+    }
+    free(buf);
+}
+
 int main(void)
 {
     rules = shipped_rules();
@@ -451,6 +494,7 @@ int main(void)
     T_RUN(test_prefilter_matches_full_scan);
     T_RUN(test_hostile_inputs_complete);
     T_RUN(test_only_rule);
+    T_RUN(test_long_region_chunks);
     detect_scanner_free(sc);
     detect_set_free(rules);
     return T_DONE();
