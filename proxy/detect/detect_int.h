@@ -46,7 +46,7 @@ struct detect_rule {
 
     enum detect_trigger trig;
     unsigned trig_min;
-    unsigned window;             /* bytes each side of a trigger spot */
+    unsigned before, after;      /* window: bytes before and after a trigger spot */
     struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (folded) */
     size_t *kw_ids;               /* their ids in the set's keyword table */
 
@@ -85,7 +85,7 @@ struct detect_set {
     /* Prefilter tables, built by detect_set_finish(). */
     unsigned need; /* bit (1 << trigger) for each trigger some rule uses */
     unsigned digits_min;  /* smallest trig_min of digit rules */
-    size_t merge_gap[5];  /* spots of a kind this close merge: 2 x smallest window */
+    size_t merge_gap[5];  /* spots of a kind this close merge: smallest before + after */
     unsigned upper_min;
     struct detect_kw *kws; /* sorted by pair, then word */
     size_t nkws;
@@ -135,7 +135,8 @@ struct detect_scanner {
     size_t nfound, found_cap;
     uint64_t *covered; /* bitmap over the view, for overlap resolution */
     size_t covered_words;
-    char scratch[2 * VIGIE_WINDOW_MAX + 64]; /* folded context windows */
+    char before[2 * VIGIE_WINDOW_MAX + 8]; /* folded context, before a match */
+    char after[2 * VIGIE_WINDOW_MAX + 8];  /* and after it */
     char canon[VIGIE_VALUE_MAX];
     /* detect_redact(): findings of all passes, in original offsets, and the
      * replacements of each pass (spans in the pass's input and output). */
@@ -161,9 +162,8 @@ int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
 
 /* scan.c: match contexts with vigie's limits, for scanners and load checks. */
 pcre2_match_context *detect_match_context_new(pcre2_jit_stack **jit_out);
-/* Folds and searches words in t[a..b) with word boundaries. */
-int detect_words_near(const struct detect_words *w, const char *t, size_t a, size_t b,
-                      char *scratch, size_t scratchsz);
+/* Whether one of w's words is in folded text f[0..n), on word boundaries. */
+int detect_words_in(const struct detect_words *w, const char *f, size_t n);
 /* Canonical form of a matched value, for validators, allow-lists and numbering. */
 size_t detect_value_canon(const struct detect_rule *r, const char *v, size_t len, char *out,
                           size_t outsz);

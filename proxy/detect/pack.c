@@ -26,6 +26,7 @@ static const char *const context_keys[] = {"words", "suppress", "window", "requi
 static const char *const examples_keys[] = {"match", "no_match", NULL};
 static const char *const example_keys[] = {"text", "find", NULL};
 static const char *const trigger_keys[] = {"digits", "upper", "keywords", NULL};
+static const char *const window_keys[] = {"before", "after", NULL};
 
 const char *detect_action_name(enum detect_action a)
 {
@@ -334,6 +335,34 @@ static int read_trigger(const struct conf_node *map, struct detect_rule *r,
     return VIGIE_OK;
 }
 
+/* window: N (both sides) or {before: N, after: N}. Defaults: 256 for '@' and
+ * key words (an address or a secret extends well past its anchor), 32 else. */
+static int read_window(const struct conf_node *map, struct detect_rule *r,
+                       struct vigie_diag *diag)
+{
+    const struct conf_node *n = conf_map_get(map, "window");
+    unsigned long dflt = r->trig == DETECT_TRIG_AT || r->trig == DETECT_TRIG_KEYWORDS
+                             ? 256
+                             : VIGIE_WINDOW_DEFAULT,
+                  b = dflt, a = dflt;
+    int bad = 0;
+
+    if (n != NULL && n->kind == CONF_MAP) {
+        if (conf_map_check_keys(n, window_keys, diag) > 0)
+            bad = 1;
+        if (read_uint(n, "before", 0, VIGIE_WINDOW_MAX, dflt, &b, diag) != VIGIE_OK ||
+            read_uint(n, "after", 0, VIGIE_WINDOW_MAX, dflt, &a, diag) != VIGIE_OK)
+            bad = 1;
+    } else if (n != NULL) {
+        if (conf_get_uint(n, 0, VIGIE_WINDOW_MAX, &b, diag) != VIGIE_OK)
+            bad = 1;
+        a = b;
+    }
+    r->before = (unsigned)b;
+    r->after = (unsigned)a;
+    return bad ? VIGIE_ERR_CONFIG : VIGIE_OK;
+}
+
 static pcre2_code *compile_pattern(const char *pat, size_t len, uint32_t extra, int *errcode,
                                    PCRE2_SIZE *erroff)
 {
@@ -523,13 +552,8 @@ static struct detect_rule *rule_parse(const struct conf_node *m, const char *pac
     vname = NULL;
     if (read_trigger(m, r, diag) != VIGIE_OK)
         bad = 1;
-    if (read_uint(m, "window", 0, VIGIE_WINDOW_MAX,
-                  r->trig == DETECT_TRIG_AT || r->trig == DETECT_TRIG_KEYWORDS
-                      ? 256
-                      : VIGIE_WINDOW_DEFAULT,
-                  &v, diag) != VIGIE_OK)
+    if (read_window(m, r, diag) != VIGIE_OK)
         bad = 1;
-    r->window = (unsigned)v;
 
     r->ctx_window = VIGIE_CONTEXT_WINDOW_DEFAULT;
     if ((n = conf_map_get(m, "context")) != NULL) {
@@ -790,8 +814,9 @@ static int run_examples(struct detect_rule *r, const struct conf_node *exnode,
         if (rc == VIGIE_OK && nf > 0 && r->trig != DETECT_TRIG_ALWAYS)
             conf_diag(diag, e->node,
                       "rule '%s': example \"%s\" matches the pattern but not through its "
-                      "trigger and window (%u bytes): change the trigger or widen the window",
-                      r->id, q, r->window);
+                      "trigger and window (%u bytes before, %u after): change the trigger or "
+                      "widen the window",
+                      r->id, q, r->before, r->after);
         else
             conf_diag(diag, e->node, "rule '%s': example \"%s\" is not found", r->id, q);
     }

@@ -6,7 +6,8 @@
  * each run of digits (single or double separators allowed between digits, so
  * "06 12 34 56 78" and "+33 (0)1 99 00 12 34" are runs), each run of capitals
  * and digits, and each occurrence of a key word. A rule's regex then runs only
- * in windows of `window` bytes around the spots of its trigger kind; windows
+ * in windows of `window` bytes around the spots of its trigger kind (before and
+ * after may differ: an e-mail's local part is short, its domain long); windows
  * that touch are merged, so a text dense with spots costs one pass per rule,
  * never more: the work stays linear in the text size.
  *
@@ -74,8 +75,8 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
     for (i = 0; i < set->nrules; i++) {
         const struct detect_rule *r = set->rules[i];
         set->need |= 1u << r->trig;
-        if (2 * (size_t)r->window < set->merge_gap[r->trig])
-            set->merge_gap[r->trig] = 2 * (size_t)r->window;
+        if ((size_t)r->before + r->after < set->merge_gap[r->trig])
+            set->merge_gap[r->trig] = (size_t)r->before + r->after;
         if (r->trig == DETECT_TRIG_DIGITS && r->trig_min < set->digits_min)
             set->digits_min = r->trig_min;
         if (r->trig == DETECT_TRIG_UPPER && r->trig_min < set->upper_min)
@@ -135,7 +136,7 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
 }
 
 /* Records a spot, or extends the last one when their windows would overlap
- * for every rule of this kind anyway (gap <= 2 x the smallest window): a text
+ * for every rule of this kind anyway (gap <= the smallest before + after): a text
  * dense with '@' or digits then costs a few spots, not 24 bytes per byte. The
  * merged spot keeps the largest count, so a rule's window may cover a little
  * more than its own spots: more text scanned, never less. Key words merge
@@ -358,8 +359,8 @@ int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
             continue;
         if (r->trig == DETECT_TRIG_KEYWORDS && !rule_has_kw(r, sp->count))
             continue;
-        a = sp->start > r->window ? sp->start - r->window : 0;
-        b = n - sp->end > r->window ? sp->end + r->window : n;
+        a = sp->start > r->before ? sp->start - r->before : 0;
+        b = n - sp->end > r->after ? sp->end + r->after : n;
         /* Windows start and end on character boundaries of the view. */
         while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
             a--;

@@ -72,7 +72,8 @@ void detect_scanner_free(struct detect_scanner *sc)
     free(sc->utok);
     for (k = 0; k < VIGIE_REDACT_PASSES; k++)
         free(sc->repl[k]);
-    vigie_wipe(sc->scratch, sizeof(sc->scratch));
+    vigie_wipe(sc->before, sizeof(sc->before));
+    vigie_wipe(sc->after, sizeof(sc->after));
     vigie_wipe(sc->canon, sizeof(sc->canon));
     free(sc);
 }
@@ -125,21 +126,17 @@ static int is_word_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-int detect_words_near(const struct detect_words *w, const char *t, size_t a, size_t b,
-                      char *scratch, size_t scratchsz)
+int detect_words_in(const struct detect_words *w, const char *f, size_t n)
 {
-    size_t flen, i;
+    size_t i;
 
-    if (w->n == 0 || b <= a)
-        return 0;
-    flen = text_fold(t + a, b - a, scratch, scratchsz);
     for (i = 0; i < w->n; i++) {
-        const char *p = scratch, *end = scratch + flen;
+        const char *p = f, *end = f + n;
         while (p < end) {
             const char *hit = memmem(p, (size_t)(end - p), w->v[i], w->len[i]);
             if (hit == NULL)
                 break;
-            if ((hit == scratch || !is_word_byte((unsigned char)hit[-1])) &&
+            if ((hit == f || !is_word_byte((unsigned char)hit[-1])) &&
                 (hit + w->len[i] == end || !is_word_byte((unsigned char)hit[w->len[i]])))
                 return 1;
             p = hit + 1;
@@ -217,12 +214,15 @@ static int check_match(struct detect_scanner *sc, const struct detect_rule *r, c
     if (r->ctx.n > 0 || r->suppress.n > 0) {
         a = char_floor(t, s > r->ctx_window ? s - r->ctx_window : 0);
         b = char_ceil(t, n, n - e > r->ctx_window ? e + r->ctx_window : n);
-        /* The match itself is not its own context: look before and after. */
-        if (detect_words_near(&r->suppress, t, a, s, sc->scratch, sizeof(sc->scratch)) ||
-            detect_words_near(&r->suppress, t, e, b, sc->scratch, sizeof(sc->scratch)))
+        size_t nb, na;
+        /* The match itself is not its own context: look before and after,
+         * each side folded once for both word lists. */
+        nb = text_fold(t + a, s - a, sc->before, sizeof(sc->before));
+        na = text_fold(t + e, b - e, sc->after, sizeof(sc->after));
+        if (detect_words_in(&r->suppress, sc->before, nb) ||
+            detect_words_in(&r->suppress, sc->after, na))
             return 0;
-        *ctx = detect_words_near(&r->ctx, t, a, s, sc->scratch, sizeof(sc->scratch)) ||
-               detect_words_near(&r->ctx, t, e, b, sc->scratch, sizeof(sc->scratch));
+        *ctx = detect_words_in(&r->ctx, sc->before, nb) || detect_words_in(&r->ctx, sc->after, na);
         if (r->ctx_required && !*ctx)
             return 0;
     }
