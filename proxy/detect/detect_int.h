@@ -144,6 +144,10 @@ struct detect_scanner {
     size_t nall, all_cap;
     struct detect_repl *repl[VIGIE_REDACT_PASSES];
     size_t nrepl[VIGIE_REDACT_PASSES], repl_cap[VIGIE_REDACT_PASSES];
+    /* Intermediate texts of detect_redact's passes: kept between calls so
+     * that a large text does not cost fresh pages on every call; wiped
+     * after each use, since they hold the text. */
+    struct vigie_buf pass_buf[2];
     /* Token-shaped strings of the text being masked (built on first need). */
     struct detect_utok *utok;
     size_t nutok, utok_cap;

@@ -617,15 +617,13 @@ int detect_redact(struct detect_scanner *sc, const char *text, size_t len,
                   const struct detect_mask_opts *opts, struct detect_revmap *map,
                   struct vigie_buf *out, int *blocked)
 {
-    struct vigie_buf tmp[2];
+    struct vigie_buf *tmp = sc->pass_buf;
     const char *in = text;
     size_t inlen = len, i, nrep;
     int pass, rc = VIGIE_OK, b;
 
     *blocked = 0;
     sc->nall = 0;
-    vigie_buf_init(&tmp[0], out->max);
-    vigie_buf_init(&tmp[1], out->max);
     for (pass = 0;; pass++) {
         struct vigie_buf *dst;
 
@@ -665,8 +663,9 @@ int detect_redact(struct detect_scanner *sc, const char *text, size_t len,
         inlen = dst->len;
     }
 done:
-    vigie_buf_free(&tmp[0]);
-    vigie_buf_free(&tmp[1]);
+    /* Wiped (the length used), kept allocated for the next call. */
+    vigie_buf_reset(&tmp[0]);
+    vigie_buf_reset(&tmp[1]);
     if (rc == VIGIE_OK && sc->nall > 1)
         qsort(sc->all, sc->nall, sizeof(*sc->all), all_order);
     return rc;

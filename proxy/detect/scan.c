@@ -42,6 +42,8 @@ struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t m
     sc->max_input = max_input;
     text_norm_init(&sc->norm, max_input);
     /* One ovector pair is all we use: the whole match. */
+    vigie_buf_init(&sc->pass_buf[0], 3 * max_input + 4096);
+    vigie_buf_init(&sc->pass_buf[1], 3 * max_input + 4096);
     sc->md = pcre2_match_data_create(1, NULL);
     sc->mctx = detect_match_context_new(&sc->jit);
     if (sc->md == NULL || sc->mctx == NULL) {
@@ -70,6 +72,8 @@ void detect_scanner_free(struct detect_scanner *sc)
     free(sc->covered);
     free(sc->all);
     free(sc->utok);
+    vigie_buf_free(&sc->pass_buf[0]);
+    vigie_buf_free(&sc->pass_buf[1]);
     for (k = 0; k < VIGIE_REDACT_PASSES; k++)
         free(sc->repl[k]);
     vigie_wipe(sc->before, sizeof(sc->before));
