@@ -70,6 +70,24 @@ int vigie_buf_reserve(struct vigie_buf *b, size_t extra)
     return VIGIE_OK;
 }
 
+int vigie_array_grow(void *pv, size_t *cap, size_t elsize, size_t first)
+{
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *old, *nv;
+
+    if (ncap < *cap || ncap > SIZE_MAX / elsize)
+        return VIGIE_ERR_NOMEM;
+    /* pv is the address of the caller's typed pointer: read and write it as
+     * bytes, which every object pointer type allows here. */
+    memcpy(&old, pv, sizeof(old));
+    nv = realloc(old, ncap * elsize);
+    if (nv == NULL)
+        return VIGIE_ERR_NOMEM;
+    memcpy(pv, &nv, sizeof(nv));
+    *cap = ncap;
+    return VIGIE_OK;
+}
+
 int vigie_buf_append(struct vigie_buf *b, const void *p, size_t n)
 {
     int rc = vigie_buf_reserve(b, n);

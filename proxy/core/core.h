@@ -56,6 +56,13 @@ void vigie_buf_reset(struct vigie_buf *b);
 /* Wipes and frees. Accepts a zeroed buffer. */
 void vigie_buf_free(struct vigie_buf *b);
 
+/* Growable arrays: VIGIE_ARRAY_RESERVE(v, n, cap, first) makes room for one
+ * more element in array v holding n of cap elements, doubling from `first`.
+ * Evaluates to VIGIE_OK, or VIGIE_ERR_NOMEM with the array left as it was. */
+#define VIGIE_ARRAY_RESERVE(v, n, cap, first)                                             \
+    ((n) < (cap) ? VIGIE_OK : vigie_array_grow((void *)&(v), &(cap), sizeof(*(v)), (first)))
+int vigie_array_grow(void *pv, size_t *cap, size_t elsize, size_t first);
+
 /* Appends s[0..len) as a JSON string, quotes included. Invalid UTF-8 bytes are
  * written as U+FFFD: JSON has no way to carry them, and a report must never
  * fail because a prompt held a stray byte. */

@@ -186,14 +186,8 @@ static int rm_add(struct detect_revmap *m, const char *token, size_t toklen, con
         return VIGIE_ERR_TOO_BIG;
     if ((m->n + 1) * 2 > m->hcap && rehash(m) != VIGIE_OK)
         return VIGIE_ERR_NOMEM;
-    if (m->n == m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 16;
-        struct rm_entry *nv = realloc(m->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        m->v = nv;
-        m->cap = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(m->v, m->n, m->cap, 16) != VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     e = &m->v[m->n];
     e->token = memdup(token, toklen);
     e->value = memdup(value, vallen);
@@ -361,14 +355,8 @@ static int utok_build(struct detect_scanner *sc, const char *text, size_t len)
         }
         if (q < end && *q == ']' && us) {
             struct detect_utok *t;
-            if (sc->nutok == sc->utok_cap) {
-                size_t ncap = sc->utok_cap ? sc->utok_cap * 2 : 16;
-                struct detect_utok *nv = realloc(sc->utok, ncap * sizeof(*nv));
-                if (nv == NULL)
-                    return VIGIE_ERR_NOMEM;
-                sc->utok = nv;
-                sc->utok_cap = ncap;
-            }
+            if (VIGIE_ARRAY_RESERVE(sc->utok, sc->nutok, sc->utok_cap, 16) != VIGIE_OK)
+                return VIGIE_ERR_NOMEM;
             t = &sc->utok[sc->nutok++];
             t->off = (size_t)(p - text);
             t->len = (size_t)(q - p) + 1;
@@ -468,14 +456,9 @@ static int repl_push(struct detect_scanner *sc, int pass, size_t s, size_t e, si
 
     if (pass < 0)
         return VIGIE_OK;
-    if (sc->nrepl[pass] == sc->repl_cap[pass]) {
-        size_t ncap = sc->repl_cap[pass] ? sc->repl_cap[pass] * 2 : 32;
-        struct detect_repl *nv = realloc(sc->repl[pass], ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        sc->repl[pass] = nv;
-        sc->repl_cap[pass] = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(sc->repl[pass], sc->nrepl[pass], sc->repl_cap[pass], 32) !=
+        VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     r = &sc->repl[pass][sc->nrepl[pass]++];
     r->s = s;
     r->e = e;
@@ -584,14 +567,8 @@ static int all_push(struct detect_scanner *sc, const struct detect_finding *f, i
 
     if (sc->nall >= VIGIE_FINDINGS_MAX)
         return VIGIE_ERR_TOO_BIG;
-    if (sc->nall == sc->all_cap) {
-        size_t ncap = sc->all_cap ? sc->all_cap * 2 : 32;
-        struct detect_finding *nv = realloc(sc->all, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        sc->all = nv;
-        sc->all_cap = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(sc->all, sc->nall, sc->all_cap, 32) != VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     g = &sc->all[sc->nall++];
     *g = *f;
     for (k = pass - 1; k >= 0; k--) {

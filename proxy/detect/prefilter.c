@@ -154,14 +154,8 @@ __attribute__((noinline)) static int spot_push(struct detect_spots *s, size_t ga
             last->count = count;
         return VIGIE_OK;
     }
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        struct detect_spot *nv = realloc(s->v, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        s->v = nv;
-        s->cap = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(s->v, s->n, s->cap, 64) != VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     s->v[s->n].start = start;
     s->v[s->n].end = end;
     s->v[s->n].count = count;
@@ -312,14 +306,8 @@ static int region_push(struct detect_scanner *sc, size_t a, size_t b)
             sc->regions[sc->nregions - 1].end = b;
         return VIGIE_OK;
     }
-    if (sc->nregions == sc->regions_cap) {
-        size_t ncap = sc->regions_cap ? sc->regions_cap * 2 : 64;
-        struct detect_region *nv = realloc(sc->regions, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        sc->regions = nv;
-        sc->regions_cap = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(sc->regions, sc->nregions, sc->regions_cap, 64) != VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     sc->regions[sc->nregions].start = a;
     sc->regions[sc->nregions].end = b;
     sc->nregions++;

@@ -171,14 +171,8 @@ static int cand_push(struct detect_scanner *sc, const struct detect_rule *r, siz
 
     if (sc->ncand >= VIGIE_FINDINGS_MAX)
         return VIGIE_ERR_TOO_BIG;
-    if (sc->ncand == sc->cand_cap) {
-        size_t ncap = sc->cand_cap ? sc->cand_cap * 2 : 32;
-        struct detect_finding *nv = realloc(sc->cand, ncap * sizeof(*nv));
-        if (nv == NULL)
-            return VIGIE_ERR_NOMEM;
-        sc->cand = nv;
-        sc->cand_cap = ncap;
-    }
+    if (VIGIE_ARRAY_RESERVE(sc->cand, sc->ncand, sc->cand_cap, 32) != VIGIE_OK)
+        return VIGIE_ERR_NOMEM;
     f = &sc->cand[sc->ncand++];
     f->rule = r;
     f->nstart = s;

@@ -101,6 +101,28 @@ static void test_file_read_cap(void)
     T_CONTAINS(err, "not a regular file");
 }
 
+static void test_array_grow(void)
+{
+    struct {
+        int *v;
+        size_t n, cap;
+    } a = {NULL, 0, 0};
+    int i;
+
+    for (i = 0; i < 1000; i++) {
+        T_EQ_INT(VIGIE_ARRAY_RESERVE(a.v, a.n, a.cap, 4), VIGIE_OK);
+        a.v[a.n++] = i;
+    }
+    T_EQ_INT(a.n, 1000);
+    T_EQ_INT(a.cap, 1024); /* 4, 8, ..., 1024 */
+    T_EQ_INT(a.v[999], 999);
+    /* Room already there: no growth. */
+    a.n = 10;
+    T_EQ_INT(VIGIE_ARRAY_RESERVE(a.v, a.n, a.cap, 4), VIGIE_OK);
+    T_EQ_INT(a.cap, 1024);
+    free(a.v);
+}
+
 int main(void)
 {
     T_RUN(test_append_within_cap);
@@ -109,5 +131,6 @@ int main(void)
     T_RUN(test_json_str);
     T_RUN(test_diag_positions_and_cap);
     T_RUN(test_file_read_cap);
+    T_RUN(test_array_grow);
     return T_DONE();
 }
