@@ -27,24 +27,23 @@
 #define C_SEP 0x4 /* may separate digit groups */
 #define C_AT 0x8
 
-static unsigned char cls[256];
-
-static void cls_init(void)
-{
-    static int done;
-    int c;
-
-    if (done)
-        return;
-    for (c = '0'; c <= '9'; c++)
-        cls[c] = C_DIGIT;
-    for (c = 'A'; c <= 'Z'; c++)
-        cls[c] = C_UPPER;
-    cls[' '] = cls['\t'] = cls['.'] = cls['-'] = cls['/'] = C_SEP;
-    cls['('] = cls[')'] = cls['+'] = C_SEP;
-    cls['@'] = C_AT;
-    done = 1;
-}
+#define D C_DIGIT
+#define U C_UPPER
+#define S C_SEP
+/* A constant table, not one filled on first use: sets may be built by several
+ * threads at once (a reload while workers scan). */
+static const unsigned char cls[256] = {
+    ['\t'] = S, [' '] = S, ['('] = S, [')'] = S, ['+'] = S, ['-'] = S, ['.'] = S, ['/'] = S,
+    ['0'] = D, ['1'] = D, ['2'] = D, ['3'] = D, ['4'] = D, ['5'] = D, ['6'] = D, ['7'] = D,
+    ['8'] = D, ['9'] = D, ['@'] = C_AT,
+    ['A'] = U, ['B'] = U, ['C'] = U, ['D'] = U, ['E'] = U, ['F'] = U, ['G'] = U, ['H'] = U,
+    ['I'] = U, ['J'] = U, ['K'] = U, ['L'] = U, ['M'] = U, ['N'] = U, ['O'] = U, ['P'] = U,
+    ['Q'] = U, ['R'] = U, ['S'] = U, ['T'] = U, ['U'] = U, ['V'] = U, ['W'] = U, ['X'] = U,
+    ['Y'] = U, ['Z'] = U,
+};
+#undef D
+#undef U
+#undef S
 
 static unsigned char lc(unsigned char c)
 {
@@ -66,7 +65,6 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
 {
     size_t i, j, k, total = 0;
 
-    cls_init();
     set->need = 0;
     set->digits_min = ~0u;
     set->upper_min = ~0u;
