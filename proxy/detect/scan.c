@@ -96,7 +96,7 @@ size_t detect_value_canon(const struct detect_rule *r, const char *v, size_t len
 
     /* Numbers are compared without their separators ("06 39 98 00 01" is
      * "0639980001"); other values without white space and case. */
-    if (r->validator != NULL)
+    if (r->validator != NULL && !r->validator->raw)
         return detect_canon(v, len, out, outsz);
     for (i = 0; i < len; i++)
         if (!strchr("0123456789 .-/()+\t", v[i]) || v[i] == '\0')
@@ -190,11 +190,13 @@ static int check_match(struct detect_scanner *sc, const struct detect_rule *r, c
     size_t clen, i, a, b;
 
     *ctx = 0;
-    if (r->validator != NULL || r->nallow > 0) {
+    if (r->validator != NULL && r->validator->raw && !r->validator->fn(t + s, e - s))
+        return 0;
+    if ((r->validator != NULL && !r->validator->raw) || r->nallow > 0) {
         clen = detect_value_canon(r, t + s, e - s, sc->canon, sizeof(sc->canon));
         if (clen == (size_t)-1)
             return 0; /* longer than any identifier we validate */
-        if (r->validator != NULL && !r->validator->fn(sc->canon, clen))
+        if (r->validator != NULL && !r->validator->raw && !r->validator->fn(sc->canon, clen))
             return 0;
         for (i = 0; i < r->nallow; i++)
             if (r->allow_len[i] == clen && memcmp(r->allow[i], sc->canon, clen) == 0)

@@ -18,6 +18,11 @@ struct detect_validator {
     const char *name;        /* as written in packs */
     const char *description; /* one line, for `vigie check` and docs */
     detect_validator_fn fn;
+    /* 0: fn gets the canonical form ([0-9A-Z] only). 1: fn gets the matched
+     * text of the normalised view as it stands (UTF-8, separators kept):
+     * for values whose punctuation carries meaning (IP addresses, dates,
+     * coordinates) or whose letters' case does (entropy of a token). */
+    int raw;
 };
 
 /* NULL when no validator has that name. */
@@ -43,5 +48,17 @@ int detect_valid_iso6346(const char *s, size_t len);
 int detect_valid_mrn(const char *s, size_t len);
 int detect_valid_fr_nif(const char *s, size_t len);
 int detect_valid_eori_fr(const char *s, size_t len);
+
+/* Canonical-form validators of the issue-3 packs, one file per theme. */
+int detect_valid_e164(const char *s, size_t len);     /* validate_phone.c */
+int detect_valid_siv_plate(const char *s, size_t len); /* validate_plate.c */
+
+/* Raw validators (see struct detect_validator). */
+int detect_valid_ipv4(const char *s, size_t len);  /* validate_net.c */
+int detect_valid_ipv6(const char *s, size_t len);  /* validate_net.c */
+int detect_valid_gps(const char *s, size_t len);   /* validate_net.c */
+int detect_valid_date(const char *s, size_t len);  /* validate_date.c */
+int detect_valid_mrz(const char *s, size_t len);   /* validate_date.c */
+int detect_valid_entropy(const char *s, size_t len); /* validate_secret.c */
 
 #endif

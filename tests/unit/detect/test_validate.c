@@ -251,7 +251,9 @@ static void test_table(void)
 {
     static const char *const expected[] = {"luhn", "card", "iban", "rib", "bic",
                                            "nir", "siren", "siret", "fr_vat", "fr_nif",
-                                           "eori_fr", "mrn", "iso6346"};
+                                           "eori_fr", "mrn", "iso6346", "e164",
+                                           "siv_plate", "ipv4", "ipv6", "gps", "date",
+                                           "mrz", "entropy"};
     const struct detect_validator *all = detect_validator_all();
     size_t n = 0;
 
