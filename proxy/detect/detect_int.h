@@ -48,7 +48,7 @@ struct detect_rule {
     unsigned trig_min;
     unsigned before, after;      /* window: bytes before and after a trigger spot */
     struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (folded) */
-    size_t *kw_ids;               /* their ids in the set's keyword table */
+    uint64_t *kw_bits;            /* their ids in the set's keyword table, as a bitset */
 
     struct detect_words ctx;      /* context words */
     struct detect_words suppress; /* words that veto a match nearby */
@@ -74,6 +74,15 @@ struct detect_kw {
     uint16_t pair; /* first two bytes, for the bitmap */
 };
 
+/* The key words sharing a first pair of bytes: where they start in the
+ * sorted table, and the third bytes that can follow (so that a common pair
+ * such as "me" costs a lookup only before the right third byte). */
+struct detect_kw_pair {
+    uint32_t first, count;
+    int has2;           /* a 2-byte word has this pair: no third-byte filter */
+    uint64_t third[4];  /* bitset of folded third bytes of the longer words */
+};
+
 struct detect_set {
     struct detect_rule **rules;
     size_t nrules, cap;
@@ -90,6 +99,8 @@ struct detect_set {
     struct detect_kw *kws; /* sorted by pair, then word */
     size_t nkws;
     uint64_t kw_bitmap[65536 / 64]; /* pairs that start some key word */
+    struct detect_kw_pair *kw_pairs; /* one per distinct pair, with its filters */
+    uint16_t *kw_pair_of;            /* pair -> index in kw_pairs (65536 entries) */
 };
 
 /* A candidate place found by the prefilter, in view offsets. */

@@ -73,7 +73,7 @@ void detect_rule_free(struct detect_rule *r)
     free(r->pattern);
     pcre2_code_free(r->code);
     words_free(&r->keywords);
-    free(r->kw_ids);
+    free(r->kw_bits);
     words_free(&r->ctx);
     words_free(&r->suppress);
     for (i = 0; i < r->nallow; i++)
@@ -860,6 +860,8 @@ out:
     free(nex);
     detect_scanner_free(sc);
     free(tmp.kws);
+    free(tmp.kw_pairs);
+    free(tmp.kw_pair_of);
     return bad ? VIGIE_ERR_CONFIG : VIGIE_OK;
 nomem:
     free(texts);
@@ -867,6 +869,8 @@ nomem:
     free(nex);
     detect_scanner_free(sc);
     free(tmp.kws);
+    free(tmp.kw_pairs);
+    free(tmp.kw_pair_of);
     return VIGIE_ERR_NOMEM;
 }
 
@@ -891,6 +895,8 @@ void detect_set_free(struct detect_set *set)
         free(set->packs[i]);
     free(set->packs);
     free(set->kws);
+    free(set->kw_pairs);
+    free(set->kw_pair_of);
     free(set);
 }
 

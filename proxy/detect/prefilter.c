@@ -16,6 +16,7 @@
  * run through this same path at load, and tests compare prefiltered scans
  * with full scans (DETECT_SCAN_FULL) on the corpus.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,9 +46,30 @@ static const unsigned char cls[256] = {
 #undef U
 #undef S
 
+/* ASCII lower case, as a table: the key-word loop folds two bytes per
+ * position and a branch there mispredicts on mixed-case text. */
+static unsigned char lct[256];
+
+static void lct_fill(void)
+{
+    unsigned c;
+
+    for (c = 0; c < 256; c++)
+        lct[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+}
+
+/* Filled once, before any set exists (pthread_once: sets may be built by
+ * several threads). */
+static void lct_init_once(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, lct_fill);
+}
+
 static unsigned char lc(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+    return lct[c];
 }
 
 static int kw_cmp(const void *a, const void *b)
@@ -82,8 +104,13 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
         if (r->trig == DETECT_TRIG_KEYWORDS)
             total += r->keywords.n;
     }
+    lct_init_once();
     free(set->kws);
+    free(set->kw_pairs);
+    free(set->kw_pair_of);
     set->kws = NULL;
+    set->kw_pairs = NULL;
+    set->kw_pair_of = NULL;
     set->nkws = 0;
     memset(set->kw_bitmap, 0, sizeof(set->kw_bitmap));
     if (total == 0)
@@ -113,21 +140,41 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
         }
     }
     qsort(set->kws, set->nkws, sizeof(*set->kws), kw_cmp);
-    for (k = 0; k < set->nkws; k++)
-        set->kw_bitmap[set->kws[k].pair >> 6] |= 1ull << (set->kws[k].pair & 63);
+    set->kw_pairs = calloc(set->nkws, sizeof(*set->kw_pairs));
+    set->kw_pair_of = calloc(65536, sizeof(*set->kw_pair_of));
+    if (set->kw_pairs == NULL || set->kw_pair_of == NULL)
+        return VIGIE_ERR_NOMEM;
+    for (k = 0, j = 0; k < set->nkws; k++) {
+        const struct detect_kw *kw = &set->kws[k];
+        struct detect_kw_pair *p;
+        if (k == 0 || kw->pair != set->kws[k - 1].pair) {
+            p = &set->kw_pairs[j];
+            p->first = (uint32_t)k;
+            set->kw_pair_of[kw->pair] = (uint16_t)j++;
+            set->kw_bitmap[kw->pair >> 6] |= 1ull << (kw->pair & 63);
+        }
+        p = &set->kw_pairs[set->kw_pair_of[kw->pair]];
+        p->count++;
+        if (kw->len == 2)
+            p->has2 = 1;
+        else
+            p->third[(unsigned char)kw->word[2] >> 6] |= 1ull << ((unsigned char)kw->word[2] & 63);
+    }
     /* Each rule learns the table ids of its words, to filter spots. */
     for (i = 0; i < set->nrules; i++) {
         struct detect_rule *r = set->rules[i];
         if (r->trig != DETECT_TRIG_KEYWORDS)
             continue;
-        free(r->kw_ids);
-        r->kw_ids = calloc(r->keywords.n, sizeof(*r->kw_ids));
-        if (r->kw_ids == NULL)
+        /* A bitset, so that filtering a spot is one test however many words
+         * the rule has. */
+        free(r->kw_bits);
+        r->kw_bits = calloc((set->nkws + 63) / 64, sizeof(*r->kw_bits));
+        if (r->kw_bits == NULL)
             return VIGIE_ERR_NOMEM;
         for (j = 0; j < r->keywords.n; j++)
             for (k = 0; k < set->nkws; k++)
                 if (strcmp(set->kws[k].word, r->keywords.v[j]) == 0)
-                    r->kw_ids[j] = k;
+                    r->kw_bits[k >> 6] |= 1ull << (k & 63);
     }
     (void)diag;
     return VIGIE_OK;
@@ -196,22 +243,21 @@ static int kw_scan(struct detect_scanner *sc, const unsigned char *t, size_t n)
     size_t i, k;
 
     for (i = 0; i + 1 < n; i++) {
-        unsigned pair = ((unsigned)lc(t[i]) << 8) | lc(t[i + 1]);
-        size_t lo, hi;
+        unsigned pair = ((unsigned)lct[t[i]] << 8) | lct[t[i + 1]];
+        const struct detect_kw_pair *p;
 
         if (!(set->kw_bitmap[pair >> 6] & (1ull << (pair & 63))))
             continue;
-        /* Binary search for the first word with this pair. */
-        lo = 0;
-        hi = set->nkws;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (set->kws[mid].pair < pair)
-                lo = mid + 1;
-            else
-                hi = mid;
+        p = &set->kw_pairs[set->kw_pair_of[pair]];
+        if (!p->has2) {
+            unsigned c3;
+            if (i + 2 >= n)
+                continue;
+            c3 = lct[t[i + 2]];
+            if (!(p->third[c3 >> 6] & (1ull << (c3 & 63))))
+                continue;
         }
-        for (k = lo; k < set->nkws && set->kws[k].pair == pair; k++) {
+        for (k = p->first; k < p->first + p->count; k++) {
             const struct detect_kw *kw = &set->kws[k];
             size_t j;
             if (kw->len > n - i)
@@ -314,12 +360,7 @@ static int region_push(struct detect_scanner *sc, size_t a, size_t b)
 
 static int rule_has_kw(const struct detect_rule *r, size_t id)
 {
-    size_t j;
-
-    for (j = 0; j < r->keywords.n; j++)
-        if (r->kw_ids[j] == id)
-            return 1;
-    return 0;
+    return (r->kw_bits[id >> 6] >> (id & 63)) & 1;
 }
 
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,

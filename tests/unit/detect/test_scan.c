@@ -140,14 +140,18 @@ static void test_several_findings_sorted(void)
     const struct detect_finding *f;
     size_t n = scan(t, &f), i;
 
-    T_EQ_INT(n, 4);
+    T_EQ_INT(n, 5);
     for (i = 1; i < n; i++)
         T_ASSERT(f[i - 1].end <= f[i].start);
-    if (n == 4) {
-        T_EQ_STR(detect_rule_id(f[0].rule), "contact.email");
-        T_EQ_STR(detect_rule_id(f[1].rule), "contact.phone.fr");
-        T_EQ_STR(detect_rule_id(f[2].rule), "finance.iban");
-        T_EQ_STR(detect_rule_id(f[3].rule), "identity.nir");
+    if (n == 5) {
+        /* The title is context, the name alone is the finding. */
+        T_EQ_STR(detect_rule_category(f[0].rule), "identity.person_name");
+        T_EQ_INT(f[0].start, 3);
+        T_EQ_INT(f[0].end, 9);
+        T_EQ_STR(detect_rule_id(f[1].rule), "contact.email");
+        T_EQ_STR(detect_rule_id(f[2].rule), "contact.phone.fr");
+        T_EQ_STR(detect_rule_id(f[3].rule), "finance.iban");
+        T_EQ_STR(detect_rule_id(f[4].rule), "identity.nir");
     }
 }
 
