@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build/release vigie >/dev/null
-prompt='Bonjour, je suis Jean Dupont, joignable au 06 39 98 00 01 ou à jean.dupont@exam​ple.fr.
+prompt='Bonjour, je suis Jean DUPONT, né le 14/07/1981, joignable au 06 39 98 00 01 ou à jean.dupont@exam​ple.fr.
 Merci de rembourser les frais de dédouanement sur FR76 3000 6000 0112 3456 7890 189 SARL.
 Ma carte : 4970 1012 3456 7893. Mon numéro de sécurité sociale : 2 53 07 2A 073 004 43.
-Code TARIC 8471 30 00 00, article 414 du code des douanes.'
+Conteneur CSQU3054383, déclaration 25FR123456789012J0, code TARIC 8471 30 00 00, article 414 du code des douanes.'
 echo "--- the prompt (with a zero-width space hidden in the e-mail address):"
 echo "$prompt"
 echo
