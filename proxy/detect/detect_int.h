@@ -47,7 +47,8 @@ struct detect_rule {
     enum detect_trigger trig;
     unsigned trig_min;
     unsigned before, after;      /* window: bytes before and after a trigger spot */
-    struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (folded) */
+    struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (ASCII lower case) */
+    struct detect_words exact;    /* and those matched byte for byte */
     uint64_t *kw_bits;            /* their ids in the set's keyword table, as a bitset */
 
     struct detect_words ctx;      /* context words */
@@ -69,8 +70,9 @@ struct detect_rule {
 
 /* Keyword table shared by the set: every distinct key word of every rule. */
 struct detect_kw {
-    char *word; /* folded */
+    char *word; /* ASCII lower case, or as written when exact */
     size_t len;
+    int exact;
     uint16_t pair; /* first two bytes, for the bitmap */
 };
 

@@ -25,7 +25,7 @@ static const char *const rule_keys[] = {
 static const char *const context_keys[] = {"words", "suppress", "window", "required", NULL};
 static const char *const examples_keys[] = {"match", "no_match", NULL};
 static const char *const example_keys[] = {"text", "find", NULL};
-static const char *const trigger_keys[] = {"digits", "upper", "keywords", NULL};
+static const char *const trigger_keys[] = {"digits", "upper", "keywords", "exact", NULL};
 static const char *const window_keys[] = {"before", "after", NULL};
 
 const char *detect_action_name(enum detect_action a)
@@ -73,6 +73,7 @@ void detect_rule_free(struct detect_rule *r)
     free(r->pattern);
     pcre2_code_free(r->code);
     words_free(&r->keywords);
+    words_free(&r->exact);
     free(r->kw_bits);
     words_free(&r->ctx);
     words_free(&r->suppress);
@@ -189,9 +190,10 @@ static int read_uint(const struct conf_node *map, const char *key, unsigned long
     return conf_get_uint(n, min, max, out, diag);
 }
 
-/* A list of words: each folded the way the scanner folds text. Key words are
- * matched ASCII-case-insensitively only (they run over every byte), context
- * words case- and accent-insensitively. */
+/* A list of words: each folded the way the scanner folds text. Key words
+ * (keywords = 1) are matched ASCII-case-insensitively only (they run over
+ * every byte), exact key words (keywords = 2) byte for byte, context words
+ * (keywords = 0) case- and accent-insensitively. */
 static int read_words(const struct conf_node *n, const char *what, int keywords,
                       struct detect_words *w, struct vigie_diag *diag)
 {
@@ -235,7 +237,10 @@ static int read_words(const struct conf_node *n, const char *what, int keywords,
         f = malloc(2 * len + 1);
         if (f == NULL)
             return VIGIE_ERR_NOMEM;
-        if (keywords) {
+        if (keywords == 2) {
+            memcpy(f, s, len); /* exact: as written */
+            w->len[w->n] = len;
+        } else if (keywords) {
             for (j = 0; j < len; j++)
                 f[j] = (char)((s[j] >= 'A' && s[j] <= 'Z') ? s[j] + 32 : s[j]);
             w->len[w->n] = len;
@@ -311,9 +316,10 @@ static int read_trigger(const struct conf_node *map, struct detect_rule *r,
         }
         return VIGIE_OK;
     }
-    if (n->kind != CONF_MAP || n->n != 1) {
-        conf_diag(diag, n, "trigger must be a word or a mapping with exactly one of digits, "
-                           "upper or keywords");
+    if (n->kind != CONF_MAP || n->n < 1 || n->n > 2 ||
+        (n->n == 2 && (conf_map_get(n, "keywords") == NULL || conf_map_get(n, "exact") == NULL))) {
+        conf_diag(diag, n, "trigger must be a word or a mapping with one of digits, upper, or "
+                           "keywords and/or exact");
         return VIGIE_ERR_CONFIG;
     }
     if (conf_map_check_keys(n, trigger_keys, diag) > 0)
@@ -329,8 +335,17 @@ static int read_trigger(const struct conf_node *map, struct detect_rule *r,
         r->trig = DETECT_TRIG_UPPER;
         r->trig_min = (unsigned)v;
     } else {
+        /* keywords: ASCII case-insensitive; exact: case-sensitive, for short
+         * abbreviations whose lower-case form is everywhere ("Me" the title,
+         * "me" in "comme"). */
+        const struct conf_node *kw = conf_map_get(n, "keywords"), *ex = conf_map_get(n, "exact");
+        int rc = VIGIE_OK;
         r->trig = DETECT_TRIG_KEYWORDS;
-        return read_words(conf_map_get(n, "keywords"), "keywords", 1, &r->keywords, diag);
+        if (kw != NULL)
+            rc = read_words(kw, "keywords", 1, &r->keywords, diag);
+        if (ex != NULL && read_words(ex, "exact", 2, &r->exact, diag) != VIGIE_OK)
+            rc = VIGIE_ERR_CONFIG;
+        return rc;
     }
     return VIGIE_OK;
 }

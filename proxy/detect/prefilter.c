@@ -72,6 +72,17 @@ static unsigned char lc(unsigned char c)
     return lct[c];
 }
 
+/* Index of a word in the set's table, or nkws. */
+static size_t kw_find(const struct detect_set *set, const char *word, int exact)
+{
+    size_t k;
+
+    for (k = 0; k < set->nkws; k++)
+        if (set->kws[k].exact == exact && strcmp(set->kws[k].word, word) == 0)
+            return k;
+    return set->nkws;
+}
+
 static int kw_cmp(const void *a, const void *b)
 {
     const struct detect_kw *x = a, *y = b;
@@ -80,7 +91,7 @@ static int kw_cmp(const void *a, const void *b)
     if (x->pair != y->pair)
         return x->pair < y->pair ? -1 : 1;
     r = strcmp(x->word, y->word);
-    return r;
+    return r != 0 ? r : x->exact - y->exact;
 }
 
 int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
@@ -102,7 +113,7 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
         if (r->trig == DETECT_TRIG_UPPER && r->trig_min < set->upper_min)
             set->upper_min = r->trig_min;
         if (r->trig == DETECT_TRIG_KEYWORDS)
-            total += r->keywords.n;
+            total += r->keywords.n + r->exact.n;
     }
     lct_init_once();
     free(set->kws);
@@ -116,27 +127,30 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
     if (total == 0)
         return VIGIE_OK;
 
-    /* Distinct words of all rules, sorted by their first two bytes. Words are
-     * borrowed from the rules, which outlive the table. */
+    /* Distinct words of all rules, sorted by their first two bytes (folded:
+     * exact words share the folded pair index and are compared byte for byte
+     * after). Words are borrowed from the rules, which outlive the table. */
     set->kws = calloc(total, sizeof(*set->kws));
     if (set->kws == NULL)
         return VIGIE_ERR_NOMEM;
     for (i = 0; i < set->nrules; i++) {
         const struct detect_rule *r = set->rules[i];
+        int ex;
         if (r->trig != DETECT_TRIG_KEYWORDS)
             continue;
-        for (j = 0; j < r->keywords.n; j++) {
-            struct detect_kw *kw = &set->kws[set->nkws];
-            for (k = 0; k < set->nkws; k++)
-                if (strcmp(set->kws[k].word, r->keywords.v[j]) == 0)
-                    break;
-            if (k < set->nkws)
-                continue;
-            kw->word = r->keywords.v[j];
-            kw->len = r->keywords.len[j];
-            kw->pair = (uint16_t)(((unsigned)lc((unsigned char)kw->word[0]) << 8) |
-                                  lc((unsigned char)kw->word[1]));
-            set->nkws++;
+        for (ex = 0; ex <= 1; ex++) {
+            const struct detect_words *w = ex ? &r->exact : &r->keywords;
+            for (j = 0; j < w->n; j++) {
+                struct detect_kw *kw = &set->kws[set->nkws];
+                if (kw_find(set, w->v[j], ex) < set->nkws)
+                    continue;
+                kw->word = w->v[j];
+                kw->len = w->len[j];
+                kw->exact = ex;
+                kw->pair = (uint16_t)(((unsigned)lc((unsigned char)kw->word[0]) << 8) |
+                                      lc((unsigned char)kw->word[1]));
+                set->nkws++;
+            }
         }
     }
     qsort(set->kws, set->nkws, sizeof(*set->kws), kw_cmp);
@@ -155,10 +169,12 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
         }
         p = &set->kw_pairs[set->kw_pair_of[kw->pair]];
         p->count++;
-        if (kw->len == 2)
+        if (kw->len == 2) {
             p->has2 = 1;
-        else
-            p->third[(unsigned char)kw->word[2] >> 6] |= 1ull << ((unsigned char)kw->word[2] & 63);
+        } else {
+            unsigned c3 = lc((unsigned char)kw->word[2]);
+            p->third[c3 >> 6] |= 1ull << (c3 & 63);
+        }
     }
     /* Each rule learns the table ids of its words, to filter spots. */
     for (i = 0; i < set->nrules; i++) {
@@ -172,9 +188,11 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
         if (r->kw_bits == NULL)
             return VIGIE_ERR_NOMEM;
         for (j = 0; j < r->keywords.n; j++)
-            for (k = 0; k < set->nkws; k++)
-                if (strcmp(set->kws[k].word, r->keywords.v[j]) == 0)
-                    r->kw_bits[k >> 6] |= 1ull << (k & 63);
+            if ((k = kw_find(set, r->keywords.v[j], 0)) < set->nkws)
+                r->kw_bits[k >> 6] |= 1ull << (k & 63);
+        for (j = 0; j < r->exact.n; j++)
+            if ((k = kw_find(set, r->exact.v[j], 1)) < set->nkws)
+                r->kw_bits[k >> 6] |= 1ull << (k & 63);
     }
     (void)diag;
     return VIGIE_OK;
@@ -262,9 +280,13 @@ static int kw_scan(struct detect_scanner *sc, const unsigned char *t, size_t n)
             size_t j;
             if (kw->len > n - i)
                 continue;
-            for (j = 2; j < kw->len; j++)
-                if (lc(t[i + j]) != (unsigned char)kw->word[j])
-                    break;
+            if (kw->exact) {
+                j = memcmp(t + i, kw->word, kw->len) == 0 ? kw->len : 0;
+            } else {
+                for (j = 2; j < kw->len; j++)
+                    if (lc(t[i + j]) != (unsigned char)kw->word[j])
+                        break;
+            }
             if (j == kw->len &&
                 spot_push(out, set->merge_gap[DETECT_TRIG_KEYWORDS], 1, i, i + kw->len, k) !=
                     VIGIE_OK)

@@ -473,6 +473,42 @@ static void test_long_region_chunks(void)
     free(buf);
 }
 
+static void test_exact_keywords(void)
+{
+    /* An exact key word wakes its rule only as written: the pattern accepts
+     * any case, so a lower-case "dr who" is found in the reference mode but
+     * not through the trigger, and "Dr Who" is found both ways. */
+    char *msgs = NULL;
+    struct detect_set *s = pack_from("pack: t\ndetectors:\n"
+                                     "  - id: t.title\n    category: t.title\n    description: d\n"
+                                     "    pattern: '(?i)dr [a-z]+'\n"
+                                     "    trigger: {keywords: [professeur], exact: ['Dr ']}\n"
+                                     "    examples: {match: [Dr Who, professeur dr x], no_match: [drone]}\n",
+                                     &msgs);
+    struct detect_scanner *s2;
+    size_t n = 9;
+
+    T_ASSERT(s != NULL);
+    if (s == NULL) {
+        fprintf(stderr, "%s", msgs);
+        free(msgs);
+        return;
+    }
+    s2 = detect_scanner_new(s, 1 << 20);
+    T_EQ_INT(detect_scan(s2, "le dr who", 9, NULL, 0), VIGIE_OK);
+    detect_scanner_findings(s2, &n);
+    T_EQ_INT(n, 0);
+    T_EQ_INT(detect_scan(s2, "le dr who", 9, NULL, DETECT_SCAN_FULL), VIGIE_OK);
+    detect_scanner_findings(s2, &n);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(detect_scan(s2, "le Dr Who", 9, NULL, 0), VIGIE_OK);
+    detect_scanner_findings(s2, &n);
+    T_EQ_INT(n, 1);
+    detect_scanner_free(s2);
+    detect_set_free(s);
+    free(msgs);
+}
+
 int main(void)
 {
     rules = shipped_rules();
@@ -499,6 +535,7 @@ int main(void)
     T_RUN(test_hostile_inputs_complete);
     T_RUN(test_only_rule);
     T_RUN(test_long_region_chunks);
+    T_RUN(test_exact_keywords);
     detect_scanner_free(sc);
     detect_set_free(rules);
     return T_DONE();
