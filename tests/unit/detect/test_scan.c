@@ -483,7 +483,8 @@ static void test_exact_keywords(void)
                                      "  - id: t.title\n    category: t.title\n    description: d\n"
                                      "    pattern: '(?i)dr [a-z]+'\n"
                                      "    trigger: {keywords: [professeur], exact: ['Dr ']}\n"
-                                     "    examples: {match: [Dr Who, professeur dr x], no_match: [drone]}\n",
+                                     "    examples: {match: [Dr Who, {text: 'professeur dr x', find: 'dr x'}], "
+                                     "no_match: [drone]}\n",
                                      &msgs);
     struct detect_scanner *s2;
     size_t n = 9;
