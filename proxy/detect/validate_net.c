@@ -181,8 +181,7 @@ static int eat_minute(const char *s, size_t len, size_t *i)
     /* Two quotes are a seconds sign: do not take the first as minutes. */
     if (len - *i >= 2 && s[*i] == '\'' && s[*i + 1] == '\'')
         return 0;
-    return eat(s, len, i, "'") || eat(s, len, i, "\xE2\x80\x99") ||
-           eat(s, len, i, "\xE2\x80\xB2");
+    return eat(s, len, i, "'") || eat(s, len, i, "\xE2\x80\x99") || eat(s, len, i, "\xE2\x80\xB2");
 }
 
 static int eat_second(const char *s, size_t len, size_t *i)
@@ -302,8 +301,8 @@ decimal:
         skip_spaces(s, len, i);
         /* A letter only counts if it ends the word: "2.3522 Est" is not E. */
         if (*i < len && hemisphere(s[*i]) != GPS_AXIS_NONE &&
-            (*i + 1 == len || !((s[*i + 1] >= 'A' && s[*i + 1] <= 'Z') ||
-                                (s[*i + 1] >= 'a' && s[*i + 1] <= 'z')))) {
+            (*i + 1 == len ||
+             !((s[*i + 1] >= 'A' && s[*i + 1] <= 'Z') || (s[*i + 1] >= 'a' && s[*i + 1] <= 'z')))) {
             if (sign)
                 return 0;
             post = hemisphere(s[(*i)++]);

@@ -32,15 +32,15 @@ static int exact(detect_validator_fn fn, const char *text)
     return r;
 }
 
-#define CHECK(fn, text, want)                                                             \
-    do {                                                                                  \
-        int got_ = exact((fn), (text));                                                   \
-        if (got_ != (want))                                                               \
-            T_FAIL("%s(\"%s\") = %d, expected %d", #fn, (text), got_, (want));            \
+#define CHECK(fn, text, want)                                                                      \
+    do {                                                                                           \
+        int got_ = exact((fn), (text));                                                            \
+        if (got_ != (want))                                                                        \
+            T_FAIL("%s(\"%s\") = %d, expected %d", #fn, (text), got_, (want));                     \
     } while (0)
 
-#define V4(text, want) CHECK(detect_valid_ipv4, (text), (want))
-#define V6(text, want) CHECK(detect_valid_ipv6, (text), (want))
+#define V4(text, want)  CHECK(detect_valid_ipv4, (text), (want))
+#define V6(text, want)  CHECK(detect_valid_ipv6, (text), (want))
 #define GPS(text, want) CHECK(detect_valid_gps, (text), (want))
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Du;
@@ -154,9 +154,9 @@ static void test_ipv6_fixed(void)
     V6("1:2:3:4:5:6:7::", 1);
     V6("::2:3:4:5:6:7:8", 1);
 
-    V6("::", 0);            /* no digit: not worth a finding */
-    V6("dead::beef", 0);    /* hex words: documented trade-off */
-    V6("12:30:45", 0);      /* a time */
+    V6("::", 0);                /* no digit: not worth a finding */
+    V6("dead::beef", 0);        /* hex words: documented trade-off */
+    V6("12:30:45", 0);          /* a time */
     V6("00:1a:2b:3c:4d:5e", 0); /* a MAC address */
     V6("2001:db8::1::2", 0);
     V6("2001:db8:::1", 0);
@@ -222,9 +222,9 @@ static void test_gps_dms(void)
     GPS("48° 51' 24\" N 2° 21' 03\" E", 1);
     GPS("48°51'24.5\"N 2°21'03.25\"E", 1);
     GPS("48°51'24''N 2°21'03''E", 1);
-    GPS("48\xC2\xB0" "51\xE2\x80\xB2" "24\xE2\x80\xB3" "N 2\xC2\xB0" "21\xE2\x80\xB2"
-        "03\xE2\x80\xB3" "E", 1); /* prime and double prime */
-    GPS("48\xC2\xBA" "51'24\"N 2\xC2\xBA" "21'03\"E", 1); /* ordinal sign for degree */
+    GPS("48°51′24″N 2°21′03″E", 1);   /* prime and double prime (U+2032, U+2033) */
+    GPS("48º51'24\"N 2º21'03\"E", 1); /* ordinal sign (U+00BA) for degree */
+    GPS("48°51’24\"N 2°21’03\"E", 1); /* right single quote for minutes */
     GPS("N 48°51'24\" E 2°21'03\"", 1);
     GPS("2°21'03\"E 48°51'24\"N", 1);
     GPS("48°51'24\"N 2°21'03\"O", 1);
@@ -233,7 +233,7 @@ static void test_gps_dms(void)
     GPS("48°51'N 2°21'E", 1);         /* no seconds */
     GPS("48°51'24\"N2°21'03\"E", 1);  /* no space: the letters separate */
 
-    GPS("48°51'24\" 2°21'03\"", 0);   /* no hemisphere letters */
+    GPS("48°51'24\" 2°21'03\"", 0); /* no hemisphere letters */
     GPS("48°51'24\"N 2°21'03\"N", 0);
     GPS("48°61'24\"N 2°21'03\"E", 0); /* 61 minutes */
     GPS("48°51'60\"N 2°21'03\"E", 0); /* 60 seconds */
@@ -242,7 +242,7 @@ static void test_gps_dms(void)
     GPS("-48°51'24\"N 2°21'03\"E", 0);
     GPS("48°N 2°E", 0);
     GPS("48°51'24\"N", 0);
-    GPS("48°51'24\"N 2.3522", 0);     /* mixed forms */
+    GPS("48°51'24\"N 2.3522", 0); /* mixed forms */
     GPS("N 48°51'24\"S 2°21'03\"E", 0);
 }
 
