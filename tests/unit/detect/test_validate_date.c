@@ -16,6 +16,7 @@
 
 #include "detect/validate.h"
 #include "test.h"
+#include "validate_helpers.h"
 
 #define DATE(text, want)                                                                           \
     do {                                                                                           \
@@ -309,16 +310,6 @@ static void test_mrz_altered(void)
     MRZ("000000000000000000000000000000", 0);
 }
 
-/* xorshift64*, fixed seed */
-static uint64_t rng_state = 0x2545F4914F6CDD1Du;
-
-static unsigned rnd(unsigned n)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (unsigned)((rng_state * 0x2545F4914F6CDD1Du) >> 33) % n;
-}
 
 static void put_date(char *p)
 {

@@ -16,20 +16,12 @@
 
 #include "detect/validate.h"
 #include "test.h"
+#include "validate_helpers.h"
 
 /* Runs fn on a copy of text in a buffer of exactly strlen(text) bytes. */
 static int exact(detect_validator_fn fn, const char *text)
 {
-    size_t n = strlen(text);
-    char *buf = malloc(n > 0 ? n : 1);
-    int r;
-
-    if (buf == NULL)
-        return -1;
-    memcpy(buf, text, n);
-    r = fn(buf, n);
-    free(buf);
-    return r;
+    return validate_exact(fn, text, strlen(text));
 }
 
 #define CHECK(fn, text, want)                                                                      \
@@ -43,15 +35,6 @@ static int exact(detect_validator_fn fn, const char *text)
 #define V6(text, want)  CHECK(detect_valid_ipv6, (text), (want))
 #define GPS(text, want) CHECK(detect_valid_gps, (text), (want))
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Du;
-
-static unsigned rnd(unsigned n)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (unsigned)((rng_state * 0x2545F4914F6CDD1Du) >> 33) % n;
-}
 
 static void test_net_registered(void)
 {

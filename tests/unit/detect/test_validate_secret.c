@@ -11,6 +11,7 @@
 
 #include "detect/validate.h"
 #include "test.h"
+#include "validate_helpers.h"
 
 static int ent(const char *s)
 {
@@ -20,15 +21,7 @@ static int ent(const char *s)
 /* The validator on an exact-size heap copy: ASan sees any read past len. */
 static int ent_exact(const char *s, size_t len)
 {
-    char *p = malloc(len ? len : 1);
-    int r;
-
-    if (p == NULL)
-        return -1;
-    memcpy(p, s, len);
-    r = detect_valid_entropy(p, len);
-    free(p);
-    return r;
+    return validate_exact(detect_valid_entropy, s, len);
 }
 
 static void test_null_and_empty(void)
