@@ -46,7 +46,7 @@ enum detect_masker {
 
 /* How DETECT_ACT_PSEUDONYMISE writes the token. */
 enum detect_pseudonym {
-    DETECT_PSEUDO_NUMBER = 0, /* [EMAIL_1], numbered per text, same value same number */
+    DETECT_PSEUDO_NUMBER = 0, /* [EMAIL_1], numbered per map, same bytes same number */
     DETECT_PSEUDO_KEYED = 1,  /* [EMAIL_3f9a2c1b7e04], HMAC-SHA-256 of the value */
 };
 

@@ -8,8 +8,10 @@
  *   number     [EMAIL_1] ... [EMAIL_1]       reversible; per map, same value same number
  *   keyed      [EMAIL_3f9a2c1b7e04]          reversible; HMAC-SHA-256(key, category,
  *                                            value): the same everywhere the key is
- * Values are compared in canonical form, so "06 12 34 56 78" and "0612345678"
- * get one number. The map restores the first surface form seen.
+ * A numbered token stands for the exact bytes written, so restoring gives the
+ * text back as written; a keyed token stands for the canonical value ("06 12
+ * 34 56 78" and "0612345678" get one token), and restores the first spelling
+ * seen.
  *
  * A token must never be confused with text the user wrote: a numbered token
  * already present in the input is skipped, and two values with one keyed token
@@ -305,8 +307,9 @@ static int write_partial(struct vigie_buf *out, const char *v, size_t n, unsigne
 }
 
 /* The identity of a value for numbering and keyed tokens: its label (or
- * category, for keys) and canonical form; a SHA-256 of the view span when the
- * value is longer than any identifier. */
+ * category, for keys) and its canonical form under rule r, or its exact bytes
+ * when r is NULL; a SHA-256 of the bytes when the value is longer than any
+ * identifier. */
 static size_t value_key(const struct detect_rule *r, const char *prefix, const char *v, size_t n,
                         char *out, size_t outsz)
 {
@@ -316,7 +319,14 @@ static size_t value_key(const struct detect_rule *r, const char *prefix, const c
         return 0;
     memcpy(out, prefix, pl);
     out[pl] = '\0';
-    cl = detect_value_canon(r, v, n, out + pl + 1, outsz - pl - 1);
+    if (r == NULL) {
+        /* The value as it is, byte for byte. */
+        cl = n <= outsz - pl - 1 ? n : (size_t)-1;
+        if (cl != (size_t)-1)
+            memcpy(out + pl + 1, v, n);
+    } else {
+        cl = detect_value_canon(r, v, n, out + pl + 1, outsz - pl - 1);
+    }
     if (cl == (size_t)-1) {
         unsigned char md[SHA256_DIGEST_LENGTH];
         SHA256((const unsigned char *)v, n, md);
@@ -399,8 +409,16 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
     long idx;
     int rc;
 
-    klen = value_key(r, r->pseudo == DETECT_PSEUDO_KEYED ? r->category : r->label, view, vlen,
-                     key, sizeof(key));
+    /* Numbered tokens stand for the exact bytes the user wrote, so that
+     * restoring gives back exactly their text (a token shared by "10005 Mme"
+     * and "10005 MMe" would restore one spelling for both, and the fuzzer
+     * showed that this changes what the rest of the text means). Keyed tokens
+     * stand for the canonical value, to be the same across requests however
+     * it is written. */
+    if (r->pseudo == DETECT_PSEUDO_KEYED)
+        klen = value_key(r, r->category, view, vlen, key, sizeof(key));
+    else
+        klen = value_key(NULL, r->label, text + f->start, f->end - f->start, key, sizeof(key));
     if (klen == 0)
         return VIGIE_ERR_TOO_BIG;
     idx = find_by(map, map->by_key, 0, key, klen);

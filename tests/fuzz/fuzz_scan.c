@@ -7,7 +7,7 @@
  *     VIGIE_ERR_TOO_BIG; nothing else;
  *   - findings lie inside the input, sorted, never overlapping, non-empty;
  *   - redaction succeeds (or fails closed); when nothing is masked
- *     irreversibly, redacting the restored text gives the same masked text;
+ *     irreversibly, restoring the pseudonyms gives back the input exactly;
  *   - a rescan of the redacted text finds nothing that was to be masked,
  *     pseudonymised or blocked.
  */
@@ -91,21 +91,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             irreversible = 1;
     }
     if (!irreversible) {
-        /* Restoring gives back each value in the first surface form seen for
-         * it ("a@Example.fr" and "a@example.fr" share a token), so the round
-         * trip is checked where it must hold: redacting the restored text
-         * gives the same masked text. */
-        struct detect_revmap *map2 = detect_revmap_new();
-        struct vigie_buf again;
-        int b2;
-        CHECK(map2 != NULL);
-        vigie_buf_init(&again, 8u << 20);
+        /* Numbered tokens stand for exact bytes: restoring gives back the
+         * input itself. */
         CHECK(detect_revmap_restore(map, out.data, out.len, &back) == VIGIE_OK);
-        rc = detect_redact(sc2, back.data, back.len, NULL, map2, &again, &b2);
-        CHECK(rc == VIGIE_OK || rc == VIGIE_ERR_MATCH);
-        CHECK(rc != VIGIE_OK || (again.len == out.len && memcmp(again.data, out.data, out.len) == 0));
-        vigie_buf_free(&again);
-        detect_revmap_free(map2);
+        CHECK(back.len == size && memcmp(back.data, text, size) == 0);
     }
     /* The invariant: a rescan of the output finds nothing to replace. */
     rc = detect_scan(sc2, out.data, out.len, NULL, 0);
