@@ -19,12 +19,17 @@ ninja -C build/asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
 
-echo "== fuzz: normalise + scan + mask, ${VIGIE_FUZZ_SECONDS:-60} s (clang, libFuzzer, ASan)"
+# Deterministic by default (fixed seed, fixed number of runs, fresh corpus), so
+# that CI replays exactly the run a developer saw pass; set VIGIE_FUZZ_SEED=0
+# (random) and a larger VIGIE_FUZZ_RUNS to explore.
+runs=${VIGIE_FUZZ_RUNS:-200000}
+seed=${VIGIE_FUZZ_SEED:-1}
+echo "== fuzz: normalise + scan + redact, $runs runs, seed $seed (clang, libFuzzer, ASan)"
 CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIE_SANITIZE=ON \
   -DVIGIE_FUZZ=ON -DVIGIE_WERROR=ON >/dev/null
 ninja -C build/fuzz fuzz_scan
-mkdir -p build/fuzz/corpus
-build/fuzz/fuzz_scan -max_total_time="${VIGIE_FUZZ_SECONDS:-60}" -max_len=4096 -timeout=10 \
+rm -rf build/fuzz/corpus && mkdir -p build/fuzz/corpus
+build/fuzz/fuzz_scan -seed="$seed" -runs="$runs" -max_total_time=600 -max_len=4096 -timeout=10 \
   -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus/scan \
   2>build/fuzz/fuzz.log || { tail -40 build/fuzz/fuzz.log; exit 1; }
 grep -E '^stat::number_of_executed_units' build/fuzz/fuzz.log || true
