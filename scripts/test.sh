@@ -22,7 +22,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 # Deterministic by default (fixed seed, fixed number of runs, fresh corpus), so
 # that CI replays exactly the run a developer saw pass; set VIGIE_FUZZ_SEED=0
 # (random) and a larger VIGIE_FUZZ_RUNS to explore.
-runs=${VIGIE_FUZZ_RUNS:-200000}
+runs=${VIGIE_FUZZ_RUNS:-100000}
 seed=${VIGIE_FUZZ_SEED:-1}
 echo "== fuzz: normalise + scan + redact, $runs runs, seed $seed (clang, libFuzzer, ASan)"
 CC=clang cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIE_SANITIZE=ON \
