@@ -34,6 +34,19 @@ static struct detect_set *pack_from(const char *yaml, char **msgs)
     return set;
 }
 
+/* A set from an inline pack that must load: on failure the running case fails
+ * with the pack's diagnostics, and NULL is returned. */
+static inline struct detect_set *pack_ok(const char *yaml)
+{
+    char *msgs = NULL;
+    struct detect_set *set = pack_from(yaml, &msgs);
+
+    if (set == NULL)
+        T_FAIL("inline pack did not load:\n%s", msgs ? msgs : "");
+    free(msgs);
+    return set;
+}
+
 static struct detect_set *shipped_rules(void)
 {
     const char *paths[] = {VIGIE_SRC_DIR "/rules"};

@@ -121,8 +121,7 @@ static const char *keyed_pack = "pack: t\ndetectors:\n"
 
 static void test_keyed_stable_across_scanners(void)
 {
-    char *msgs = NULL;
-    struct detect_set *s = pack_from(keyed_pack, &msgs);
+    struct detect_set *s = pack_ok(keyed_pack);
     struct detect_scanner *s1, *s2;
     struct detect_revmap *m1 = detect_revmap_new(), *m2 = detect_revmap_new(),
                          *m3 = detect_revmap_new();
@@ -131,12 +130,8 @@ static void test_keyed_stable_across_scanners(void)
     char *a, *b, *c, *d;
     int rc;
 
-    T_ASSERT(s != NULL);
-    if (s == NULL) {
-        fprintf(stderr, "%s", msgs);
-        free(msgs);
+    if (s == NULL)
         return;
-    }
     s1 = detect_scanner_new(s, 1 << 20);
     s2 = detect_scanner_new(s, 1 << 20);
     a = mask_with(s1, "x a.b@example.fr", &o1, m1, NULL, NULL);
@@ -166,7 +161,6 @@ static void test_keyed_stable_across_scanners(void)
     detect_scanner_free(s1);
     detect_scanner_free(s2);
     detect_set_free(s);
-    free(msgs);
 }
 
 static void test_partial_card(void)

@@ -157,8 +157,7 @@ static void test_several_findings_sorted(void)
 
 static void test_overlap_priority_then_length(void)
 {
-    char *msgs = NULL;
-    struct detect_set *s = pack_from(
+    struct detect_set *s = pack_ok(
         "pack: t\ndetectors:\n"
         "  - id: t.long\n    category: t.long\n    description: d\n"
         "    pattern: 'AB\\d{6}'\n    priority: 10\n"
@@ -168,18 +167,13 @@ static void test_overlap_priority_then_length(void)
         "    examples: {match: ['1234'], no_match: ['12']}\n"
         "  - id: t.longer\n    category: t.longer\n    description: d\n"
         "    pattern: 'AB\\d{6}CD'\n    priority: 10\n"
-        "    examples: {match: [AB123456CD], no_match: [AB1]}\n",
-        &msgs);
+        "    examples: {match: [AB123456CD], no_match: [AB1]}\n");
     struct detect_scanner *s2;
     const struct detect_finding *f;
     size_t n = 0;
 
-    T_ASSERT(s != NULL);
-    if (s == NULL) {
-        fprintf(stderr, "%s", msgs);
-        free(msgs);
+    if (s == NULL)
         return;
-    }
     s2 = detect_scanner_new(s, 1 << 20);
     /* Higher priority wins over length: \d{4} (20) takes 1234, then the
      * second group 5678 as well (the AB rules lose every overlap). */
@@ -191,25 +185,22 @@ static void test_overlap_priority_then_length(void)
         T_EQ_INT(f[0].start, 2);
         T_EQ_INT(f[0].end, 6);
     }
-    /* Equal priority: the longer wins. Restrict to the two AB rules by
-     * scanning text the short rule cannot see digits of length 4 in... use
-     * only_rule twice instead: each alone finds its span. */
+    /* only_rule: the longer AB rule alone finds its span (equal priority
+     * against the other AB rule is checked with a second set below). */
     T_EQ_INT(detect_scan(s2, "xx AB123456CD", 13, detect_set_find(s, "t.longer"), 0), VIGIE_OK);
     f = detect_scanner_findings(s2, &n);
     T_EQ_INT(n, 1);
     detect_scanner_free(s2);
     detect_set_free(s);
-    free(msgs);
 
     /* Same priority, different lengths, on one text. */
-    s = pack_from("pack: t\ndetectors:\n"
+    s = pack_ok("pack: t\ndetectors:\n"
                   "  - id: t.a\n    category: t.a\n    description: d\n"
                   "    pattern: 'AB\\d{6}'\n"
                   "    examples: {match: [AB123456], no_match: [AB1]}\n"
                   "  - id: t.b\n    category: t.b\n    description: d\n"
                   "    pattern: 'AB\\d{6}CD'\n"
-                  "    examples: {match: [AB123456CD], no_match: [AB1]}\n",
-                  &msgs);
+                  "    examples: {match: [AB123456CD], no_match: [AB1]}\n");
     T_ASSERT(s != NULL);
     if (s != NULL) {
         s2 = detect_scanner_new(s, 1 << 20);
@@ -221,7 +212,6 @@ static void test_overlap_priority_then_length(void)
         detect_scanner_free(s2);
     }
     detect_set_free(s);
-    free(msgs);
 }
 
 static const char *ctx_pack =
@@ -239,19 +229,14 @@ static const char *ctx_pack =
 
 static void test_context_required_and_suppress(void)
 {
-    char *msgs = NULL;
-    struct detect_set *s = pack_from(ctx_pack, &msgs);
+    struct detect_set *s = pack_ok(ctx_pack);
     struct detect_scanner *s2;
     const struct detect_finding *f;
     size_t n = 0;
     const char *t;
 
-    T_ASSERT(s != NULL);
-    if (s == NULL) {
-        fprintf(stderr, "%s", msgs);
-        free(msgs);
+    if (s == NULL)
         return;
-    }
     s2 = detect_scanner_new(s, 1 << 20);
     /* Accent- and case-insensitive context, before the value. */
     t = "NUMERO D'ENTREPRISE : 404 833 048";
@@ -287,7 +272,6 @@ static void test_context_required_and_suppress(void)
     T_EQ_INT(n, 0);
     detect_scanner_free(s2);
     detect_set_free(s);
-    free(msgs);
 }
 
 static void test_context_flag_without_requirement(void)
@@ -310,21 +294,15 @@ static void test_match_limit_fails_closed(void)
      * check's subjects come from the examples ("xaay", "xaa"), which have
      * short runs, so the pack loads; a scan then meets a long run and the
      * engine's match limit must surface as an error, never as "no match". */
-    char *msgs = NULL;
-    struct detect_set *s = pack_from("pack: t\ndetectors:\n"
+    struct detect_set *s = pack_ok("pack: t\ndetectors:\n"
                                      "  - id: t.exp\n    category: t.exp\n    description: d\n"
                                      "    pattern: 'x(?:a|aa)+y'\n"
-                                     "    examples: {match: [xaay], no_match: [xy]}\n",
-                                     &msgs);
+                                     "    examples: {match: [xaay], no_match: [xy]}\n");
     struct detect_scanner *s2;
     char text[128];
 
-    T_ASSERT(s != NULL);
-    if (s == NULL) {
-        fprintf(stderr, "%s", msgs);
-        free(msgs);
+    if (s == NULL)
         return;
-    }
     s2 = detect_scanner_new(s, 1 << 20);
     memset(text, 'a', sizeof(text));
     text[0] = 'x';
@@ -335,7 +313,6 @@ static void test_match_limit_fails_closed(void)
     T_EQ_INT(detect_scan(s2, text, sizeof(text), NULL, 0), VIGIE_ERR_MATCH);
     detect_scanner_free(s2);
     detect_set_free(s);
-    free(msgs);
 }
 
 static void test_too_big(void)
@@ -478,23 +455,17 @@ static void test_exact_keywords(void)
     /* An exact key word wakes its rule only as written: the pattern accepts
      * any case, so a lower-case "dr who" is found in the reference mode but
      * not through the trigger, and "Dr Who" is found both ways. */
-    char *msgs = NULL;
-    struct detect_set *s = pack_from("pack: t\ndetectors:\n"
+    struct detect_set *s = pack_ok("pack: t\ndetectors:\n"
                                      "  - id: t.title\n    category: t.title\n    description: d\n"
                                      "    pattern: '(?i)dr [a-z]+'\n"
                                      "    trigger: {keywords: [professeur], exact: ['Dr ']}\n"
                                      "    examples: {match: [Dr Who, {text: 'professeur dr x', find: 'dr x'}], "
-                                     "no_match: [drone]}\n",
-                                     &msgs);
+                                     "no_match: [drone]}\n");
     struct detect_scanner *s2;
     size_t n = 9;
 
-    T_ASSERT(s != NULL);
-    if (s == NULL) {
-        fprintf(stderr, "%s", msgs);
-        free(msgs);
+    if (s == NULL)
         return;
-    }
     s2 = detect_scanner_new(s, 1 << 20);
     T_EQ_INT(detect_scan(s2, "le dr who", 9, NULL, 0), VIGIE_OK);
     detect_scanner_findings(s2, &n);
@@ -507,7 +478,6 @@ static void test_exact_keywords(void)
     T_EQ_INT(n, 1);
     detect_scanner_free(s2);
     detect_set_free(s);
-    free(msgs);
 }
 
 int main(void)
