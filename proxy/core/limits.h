@@ -44,6 +44,14 @@
 #define VIGIE_FINDINGS_MAX 100000u     /* per scan; past this the scan fails closed */
 #define VIGIE_REDACT_PASSES 3u         /* mask, rescan, ...: a text still changing fails */
 
+/* Policies: the defaults of a group's limits, and the most a policy may set. */
+#define VIGIE_POLICY_BODY_DEFAULT (4u * 1024 * 1024)
+#define VIGIE_POLICY_BODY_MAX (64u * 1024 * 1024)
+#define VIGIE_POLICY_MESSAGES_DEFAULT 256u
+#define VIGIE_POLICY_MESSAGES_MAX 100000u
+#define VIGIE_POLICY_INSPECT_MS_DEFAULT 250u
+#define VIGIE_POLICY_TEXTS_MAX 100000u /* text fields inspected per request */
+
 /* Diagnostics kept per load. */
 #define VIGIE_DIAG_MAX 200u
 
