@@ -460,9 +460,24 @@ int cmd_scan_policy(const char *path, const char *caller, const char *model,
         fprintf(stderr, "%s scan: the policy did not load; nothing was scanned\n", cli_progname);
         goto out;
     }
+    if (caller == NULL && policy_anonymous_group(p) == NULL) {
+        size_t i;
+        fprintf(stderr, "%s scan: this policy refuses anonymous callers: say who is asking with "
+                        "--as CALLER (one of:", cli_progname);
+        for (i = 0; i < policy_ncallers(p); i++)
+            fprintf(stderr, " %s", policy_caller_id(policy_caller_at(p, i)));
+        fprintf(stderr, ")\n");
+        goto out;
+    }
     if (caller == NULL)
         caller = "anonymous";
+    /* "anonymous" where the policy refuses anonymous callers: an identity
+     * with no group, which the decision refuses as unknown. */
     if (policy_identity_of(p, caller, &id) != 0) {
+        id.id = "anonymous";
+        id.how = "anonymous";
+    }
+    if (id.ngroups == 0 && strcmp(caller, "anonymous") != 0) {
         size_t i;
         fprintf(stderr, "%s scan: unknown caller '%s'; the policy's callers are:", cli_progname,
                 caller);

@@ -150,12 +150,101 @@ static const char *one_of(const struct conf_node *n, const char *key, struct vig
     return s;
 }
 
+static void finish_case(struct run *r, const char *name, const struct conf_node *cs,
+                        struct report *rep)
+{
+    if (rep->failed) {
+        r->fail++;
+        printf("  FAIL  %s  (%s:%u)\n%s", name, conf_doc_file(cs->doc), cs->line,
+               rep->b.data ? rep->b.data : "");
+    } else {
+        r->pass++;
+        printf("  ok    %s\n", name);
+    }
+    vigie_buf_free(&rep->b);
+}
+
+/* A case on the answer's way back: `answer:` instead of `prompt:`. The
+ * response clauses apply (mask, flag, block); decision is allow (unchanged),
+ * mask (rewritten) or block. */
+static int run_answer(struct run *r, const struct policy *p, const struct conf_node *cs,
+                      const struct conf_node *ans, const char *name, const char *as,
+                      const struct conf_node *exp, struct vigie_diag *diag)
+{
+    static const char *const ekeys[] = {"decision", "text", "contains", "not_contains", NULL};
+    struct policy_identity id;
+    struct report rep;
+    struct vigie_buf out;
+    const char *text, *s, *got;
+    const struct conf_node *v;
+    size_t len, i, sentlen;
+    int changed, blocked, j;
+    const char *sent;
+
+    if (conf_get_str(ans, &text, &len, diag) != VIGIE_OK)
+        return -1;
+    if (conf_map_check_keys(exp, ekeys, diag) > 0)
+        return -1;
+    if (policy_identity_of(p, as ? as : "anonymous", &id) != 0) {
+        id.id = "anonymous"; /* refused anonymous: no group, the decision says why */
+        id.how = "anonymous";
+    }
+    if (id.ngroups == 0 && as != NULL && strcmp(as, "anonymous") != 0) {
+        conf_diag(diag, conf_map_get(cs, "as") ? conf_map_get(cs, "as") : cs,
+                  "unknown caller '%s'", as ? as : "anonymous");
+        return -1;
+    }
+    vigie_buf_init(&out, 3 * len + 4096);
+    if (policy_filter_response(r->ctx, p, &id, text, len, &out, &changed, &blocked) != VIGIE_OK) {
+        vigie_buf_free(&out);
+        conf_diag(diag, cs, "case '%s': the answer could not be filtered", name);
+        return -1;
+    }
+    memset(&rep, 0, sizeof(rep));
+    vigie_buf_init(&rep.b, 1u << 20);
+    got = blocked ? "block" : changed ? "mask" : "allow";
+    sent = blocked ? NULL : changed ? out.data : text;
+    sentlen = blocked ? 0 : changed ? out.len : len;
+    if ((s = one_of(exp, "decision", diag)) != NULL && strcmp(s, got) != 0)
+        miss(&rep, "decision: expected %s, got %s", s, got);
+    if ((v = conf_map_get(exp, "text")) != NULL) {
+        const char *want;
+        size_t wlen;
+        if (conf_get_str(v, &want, &wlen, diag) == VIGIE_OK) {
+            if (sent == NULL)
+                miss(&rep, "text: expected \"%.*s\", but the answer was blocked", (int)wlen,
+                     want);
+            else if (wlen != sentlen || memcmp(want, sent, wlen) != 0)
+                miss(&rep, "text: expected \"%.*s\"\n          got      \"%.*s\"", (int)wlen,
+                     want, (int)sentlen, sent);
+        }
+    }
+    for (j = 0; j < 2; j++) {
+        const char *key = j ? "not_contains" : "contains";
+        if ((v = conf_map_get(exp, key)) == NULL || v->kind != CONF_SEQ)
+            continue;
+        for (i = 0; i < v->n; i++) {
+            int in;
+            if (conf_get_str(v->vals[i], &s, NULL, diag) != VIGIE_OK)
+                continue;
+            in = sent != NULL && memmem(sent, sentlen, s, strlen(s)) != NULL;
+            if (!j && !in)
+                miss(&rep, "contains: \"%s\" is not in the answer passed on", s);
+            if (j && in)
+                miss(&rep, "not_contains: \"%s\" is in the answer passed on", s);
+        }
+    }
+    vigie_buf_free(&out);
+    finish_case(r, name, cs, &rep);
+    return 0;
+}
+
 /* Runs one case; returns 0 when it ran (pass or fail), -1 on a case error. */
 static int run_case(struct run *r, const struct policy *p, const struct conf_node *cs,
                     struct vigie_diag *diag)
 {
     static const char *const keys[] = {"name", "as", "model", "endpoint", "prompt", "texts",
-                                       "description", "expect", NULL};
+                                       "answer", "description", "expect", NULL};
     static const char *const ekeys[] = {"decision", "reason",     "upstream",   "model",
                                         "text",     "contains",   "not_contains", "categories",
                                         "rules",    "actions",    NULL};
@@ -188,6 +277,11 @@ static int run_case(struct run *r, const struct policy *p, const struct conf_nod
         conf_map_check_keys(exp, ekeys, diag);
     if (endpoint != NULL && (ep = policy_endpoint_parse(endpoint)) < 0)
         conf_diag(diag, conf_map_get(cs, "endpoint"), "unknown endpoint '%s'", endpoint);
+    if ((v = conf_map_get(cs, "answer")) != NULL) {
+        if (diag->n + diag->dropped != before || exp == NULL || exp->kind != CONF_MAP)
+            return -1;
+        return run_answer(r, p, cs, v, name, as, exp, diag);
+    }
     if ((v = conf_map_get(cs, "prompt")) != NULL) {
         if (conf_get_str(v, &texts[0].s, &texts[0].len, diag) == VIGIE_OK)
             ntexts = 1;
@@ -204,6 +298,10 @@ static int run_case(struct run *r, const struct policy *p, const struct conf_nod
     if (diag->n + diag->dropped != before)
         return -1;
     if (policy_identity_of(p, as ? as : "anonymous", &id) != 0) {
+        id.id = "anonymous"; /* refused anonymous: no group, the decision says why */
+        id.how = "anonymous";
+    }
+    if (id.ngroups == 0 && as != NULL && strcmp(as, "anonymous") != 0) {
         conf_diag(diag, conf_map_get(cs, "as") ? conf_map_get(cs, "as") : cs,
                   "unknown caller '%s'", as ? as : "anonymous");
         return -1;
@@ -341,15 +439,7 @@ static int run_case(struct run *r, const struct policy *p, const struct conf_nod
     }
     if (diag->n + diag->dropped != before)
         rep.failed = 1;
-    if (rep.failed) {
-        r->fail++;
-        printf("  FAIL  %s  (%s:%u)\n%s", name, conf_doc_file(cs->doc), cs->line,
-               rep.b.data ? rep.b.data : "");
-    } else {
-        r->pass++;
-        printf("  ok    %s\n", name);
-    }
-    vigie_buf_free(&rep.b);
+    finish_case(r, name, cs, &rep);
     policy_decision_fini(&d);
     return 0;
 }
