@@ -18,3 +18,8 @@ echo "$prompt" | build/release/vigie scan
 echo
 echo "--- the findings (vigie scan --json):"
 echo "$prompt" | build/release/vigie scan --json | python3 -m json.tool
+echo
+echo "--- the same prompt as a request from the chat portal to the external model,"
+echo "    under the shipped policy (vigie scan --policy; decision on stderr):"
+echo "$prompt" | build/release/vigie scan --policy policies/customs.yaml --as chat-portal \
+    --model gpt-4o-mini 2>&1 || true
