@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of vigie, from a fresh clone: installs what is missing,
 # then builds and tests twice — a normal build with warnings as errors, and an
-# AddressSanitizer + UndefinedBehaviorSanitizer build — then a bounded
-# libFuzzer run on the scanner and the banned-functions check.
+# AddressSanitizer + UndefinedBehaviorSanitizer build — then bounded
+# libFuzzer runs on the scanner and the policy compiler, and the
+# banned-functions check.
 # This is exactly what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,22 @@ build/fuzz/fuzz_scan -seed="$seed" -runs="$runs" -max_total_time=600 -max_len=40
   -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/corpus/scan \
   2>build/fuzz/fuzz.log || { tail -40 build/fuzz/fuzz.log; exit 1; }
 grep -E '^stat::number_of_executed_units' build/fuzz/fuzz.log || true
+# http parser: one-shot vs split, writer round trip (seed $seed, 50000 runs, fresh corpus; ~3 s).
+ninja -C build/fuzz fuzz_http && rm -rf build/fuzz/corpus-http && mkdir -p build/fuzz/corpus-http && build/fuzz/fuzz_http -seed="$seed" -runs=50000 -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus-http tests/fuzz/corpus/http 2>build/fuzz/fuzz_http.log || { tail -40 build/fuzz/fuzz_http.log; exit 1; }
+
+# The policy compiler and decisions (about 15 s for 100000 runs); same rules:
+# deterministic by default, VIGIE_FUZZ_POLICY_RUNS and VIGIE_FUZZ_SEED to explore.
+policy_runs=${VIGIE_FUZZ_POLICY_RUNS:-100000}
+echo "== fuzz: policy compile + decide, $policy_runs runs, seed $seed (clang, libFuzzer, ASan)"
+ninja -C build/fuzz fuzz_policy
+rm -rf build/fuzz/corpus-policy && mkdir -p build/fuzz/corpus-policy
+build/fuzz/fuzz_policy -seed="$seed" -runs="$policy_runs" -max_total_time=600 -max_len=8192 \
+  -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/policy- build/fuzz/corpus-policy \
+  tests/fuzz/corpus/policy 2>build/fuzz/fuzz-policy.log || { tail -40 build/fuzz/fuzz-policy.log; exit 1; }
+grep -E '^stat::number_of_executed_units' build/fuzz/fuzz-policy.log || true
+
+# api: request rewrite round trip, SSE restore across cuts (seed $seed, 30000 runs, fresh corpus; < 1 min).
+ninja -C build/fuzz fuzz_api && rm -rf build/fuzz/corpus-api && mkdir -p build/fuzz/corpus-api && build/fuzz/fuzz_api -seed="$seed" -runs=30000 -max_len=2048 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus-api tests/fuzz/corpus/api 2>build/fuzz/fuzz_api.log || { tail -40 build/fuzz/fuzz_api.log; exit 1; }
 
 echo "== banned functions"
 scripts/check-banned.sh

@@ -437,7 +437,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
     struct hits first = {NULL, 0, 0}, final = {NULL, 0, 0};
     struct decide_arg arg;
     struct detect_mask_opts mopts;
-    const struct policy_clause *reroute = NULL;
+    const struct policy_clause *reroute = NULL, *taken = NULL;
     int block = 0;
     const struct detect_rule *reroute_rule = NULL, *block_rule = NULL;
     unsigned char *rewrite = NULL;
@@ -547,7 +547,14 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
             break;
         d->upstream = reroute->to;
         d->model = reroute->to->info.default_model;
+        taken = reroute;
     }
+    /* A reroute enforced only because its data was restricted and bound
+     * outside (a monitored clause) is no longer enforced once the upstream is
+     * internal, so the second pass finds none: the request was rerouted all
+     * the same, and the decision must say so. */
+    if (!block && reroute == NULL)
+        reroute = taken;
     for (k = 0; k < first.n; k++)
         first.v[k].applied = applied_action(
             first.v[k].action, first.v[k].mode,
