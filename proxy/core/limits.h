@@ -52,6 +52,20 @@
 #define VIGIE_POLICY_INSPECT_MS_DEFAULT 250u
 #define VIGIE_POLICY_TEXTS_MAX 100000u /* text fields inspected per request */
 
+/* HTTP/1.1 (proxy/http): the defaults of struct http_limits, and the status
+ * a breach answers. Request line and header section count their CRLFs. */
+#define VIGIE_HTTP_LINE_MAX (8u * 1024)              /* request/status line: 414 */
+#define VIGIE_HTTP_SECTION_MAX (32u * 1024)          /* header section: 431 */
+#define VIGIE_HTTP_FIELDS_MAX 100u                   /* header field lines: 431 */
+#define VIGIE_HTTP_BODY_MAX (4u * 1024 * 1024)       /* request body: 413 */
+#define VIGIE_HTTP_RESPONSE_BODY_MAX (256u * 1024 * 1024) /* upstream answer: 502 */
+#define VIGIE_HTTP_CHUNK_EXT_MAX 4096u               /* extension bytes per chunk line: 400 */
+#define VIGIE_HTTP_CHUNK_EXT_COUNT 16u               /* extensions per chunk line: 400 */
+#define VIGIE_HTTP_TRAILER_MAX 4096u                 /* trailer bytes, discarded: 431 */
+#define VIGIE_HTTP_INTERIM_MAX 8u                    /* 1xx answers before the final one */
+#define VIGIE_HTTP_CONN_TOKENS_MAX 16u               /* tokens in Connection fields: 400 */
+#define VIGIE_HTTP_CHUNK_DIGITS_MAX 16u              /* hex digits of a chunk size: 400 */
+
 /* Diagnostics kept per load. */
 #define VIGIE_DIAG_MAX 200u
 
