@@ -66,6 +66,15 @@
 #define VIGIE_HTTP_CONN_TOKENS_MAX 16u               /* tokens in Connection fields: 400 */
 #define VIGIE_HTTP_CHUNK_DIGITS_MAX 16u              /* hex digits of a chunk size: 400 */
 
+/* API wire formats (proxy/api). The group's body limit applies first; these
+ * bound what the JSON parser, the splice and the stream filters accept. */
+#define VIGIE_API_BODY_MAX (4u * 1024 * 1024)  /* one JSON body: 413 beyond */
+#define VIGIE_API_OUT_MAX (16u * 1024 * 1024)  /* one rewritten body */
+#define VIGIE_API_DEPTH_MAX 64u                /* nested arrays/objects: 400 beyond */
+#define VIGIE_API_TEXTS_MAX 100000u            /* text fields per body */
+#define VIGIE_API_EVENT_MAX (1u * 1024 * 1024) /* one SSE event or NDJSON line */
+#define VIGIE_API_STREAMS_MAX 1024u            /* (choice, field) streams per answer */
+
 /* Diagnostics kept per load. */
 #define VIGIE_DIAG_MAX 200u
 
