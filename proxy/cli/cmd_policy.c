@@ -495,6 +495,11 @@ int cmd_scan_policy(const char *path, const char *caller, const char *model,
             fprintf(stderr, "%s scan: %s\n", cli_progname, err);
             goto out;
         }
+        if (key.len < 32) {
+            fprintf(stderr, "%s scan: %s: a pseudonym key needs at least 32 bytes\n",
+                    cli_progname, keyfile);
+            goto out;
+        }
     }
     status = EXIT_REFUSED;
     rc = cli_read_stdin(max_input, &in);

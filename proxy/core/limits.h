@@ -19,7 +19,15 @@
  * size, and the CPU time one full scan of one of them may take. A linear JIT
  * pattern needs well under 1 ms here; catastrophic ones need seconds. */
 #define VIGIE_HOSTILE_SUBJECT_SIZE (64u * 1024)
+#ifdef VIGIE_INSTRUMENTED
+/* Sanitizer and fuzzer builds run matching code 2 to 10 times slower: the
+ * budget that separates linear from catastrophic patterns scales with it
+ * (catastrophic ones need seconds to hours, linear ones a few ms). Without
+ * this, a linear pattern near the release budget fails to load at random. */
+#define VIGIE_HOSTILE_BUDGET_MS 1000u
+#else
 #define VIGIE_HOSTILE_BUDGET_MS 100u
+#endif
 
 /* Rule packs and configuration files. */
 #define VIGIE_CONF_FILE_MAX (4u * 1024 * 1024)

@@ -174,7 +174,6 @@ int policy_cidr_parse(const char *s, struct policy_cidr *out)
 int policy_cidr_match(const struct policy_cidr *c, const char *addr)
 {
     unsigned char a[16];
-    const unsigned char *v4mapped = NULL;
     unsigned full, rest;
 
     if (addr == NULL)
@@ -191,7 +190,6 @@ int policy_cidr_match(const struct policy_cidr *c, const char *addr)
     } else if (inet_pton(AF_INET6, addr, a) != 1) {
         return 0;
     }
-    (void)v4mapped;
     full = c->bits / 8;
     rest = c->bits % 8;
     if (memcmp(a, c->addr, full) != 0)
@@ -1029,7 +1027,7 @@ static void compile_restricted(struct compiler *c, const struct conf_node *n)
 static int reaches_external(const struct policy *p, const struct policy_group *const *groups,
                             size_t ngroups, const char **model, const struct policy_upstream **up)
 {
-    size_t i, j, k;
+    size_t i, j;
 
     for (i = 0; i < p->nupstreams; i++) {
         const struct policy_upstream *u = p->upstreams[i];
@@ -1037,7 +1035,6 @@ static int reaches_external(const struct policy *p, const struct policy_group *c
             continue;
         for (j = 0; j < u->info.nmodels; j++) {
             struct policy_identity id = {NULL, "", groups, ngroups, ""};
-            (void)k;
             if (policy_model_allowed(p, &id, u->models[j])) {
                 *model = u->models[j];
                 *up = u;
@@ -1231,7 +1228,7 @@ struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set
         for (k = 0; k < l->nclauses; k++) {
             const struct policy_clause *cl = &l->clauses[k];
             if (cl->action == POLICY_ACT_REROUTE && cl->to != NULL &&
-                cl->to->info.default_model == NULL)
+                cl->to->info.trust == POLICY_TRUST_INTERNAL && cl->to->info.default_model == NULL)
                 vigie_diag_add(diag, cl->where.file, cl->where.line, cl->where.col,
                                "reroute target '%s' needs a default_model", cl->to->info.name);
         }

@@ -279,12 +279,17 @@ void policy_ctx_free(struct policy_ctx *ctx)
 static struct detect_scanner *ctx_scanner(struct policy_ctx *ctx, const struct policy *p)
 {
     VIGIE_ASSERT(ctx->magic == POLICY_CTX_MAGIC);
-    if (ctx->p != p) {
+    if (ctx->p != p || ctx->sc == NULL) {
+        /* The binding changes only once the new scanner exists: a failed
+         * allocation is retried on the next request, not remembered. */
+        struct detect_scanner *sc = detect_scanner_new(p->set, VIGIE_POLICY_BODY_MAX);
+        if (sc == NULL)
+            return NULL;
         detect_scanner_free(ctx->sc);
+        policy_ref((struct policy *)p);
         policy_unref(ctx->p);
         ctx->p = (struct policy *)p;
-        policy_ref(ctx->p);
-        ctx->sc = detect_scanner_new(p->set, VIGIE_POLICY_BODY_MAX);
+        ctx->sc = sc;
     }
     return ctx->sc;
 }

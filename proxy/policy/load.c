@@ -79,7 +79,7 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
     const struct conf_node *root, *rules;
     const char *paths[VIGIE_PACK_FILES_MAX];
     char *owned[VIGIE_PACK_FILES_MAX];
-    size_t npaths = 0, i;
+    size_t npaths = 0, i, before = diag->n + diag->dropped;
     char err[512], *dir = NULL;
 
     memset(owned, 0, sizeof(owned));
@@ -146,7 +146,7 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
                 vigie_diag_add(diag, path, 0, 0, "out of memory");
             vigie_buf_free(&cred);
         }
-        if (diag->n > 0) {
+        if (diag->n + diag->dropped != before) {
             policy_unref(p);
             p = NULL;
         }
