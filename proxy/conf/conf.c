@@ -457,7 +457,8 @@ static int on_end(struct builder *b)
     f = &b->stack[--b->depth];
     n = f->node;
     count = b->npending - f->first;
-    kids = b->pending + f->first;
+    /* No child yet anywhere: pending is still NULL, and NULL + 0 is undefined. */
+    kids = b->pending != NULL ? b->pending + f->first : NULL;
     if (n->kind == CONF_MAP) {
         VIGIE_ASSERT(count % 2 == 0);
         n->n = count / 2;
