@@ -100,7 +100,14 @@ struct detect_set {
     unsigned upper_min;
     struct detect_kw *kws; /* sorted by pair, then word */
     size_t nkws;
-    uint64_t kw_bitmap[65536 / 64]; /* pairs that start some key word */
+    /* The key-word filter, one table lookup per byte of text. Each byte has a
+     * class: 0 when no word has it (ASCII-folded) among its first three bytes,
+     * else 1..63 (shared only when a pack set uses more than 63 such bytes).
+     * Bit c2 of kw_next[c0 << 6 | c1] is set when some word starts with bytes
+     * of classes c0 c1 c2; every bit, for a 2-byte word. A set bit only says
+     * "look here": the words themselves are compared after. */
+    uint8_t kw_class[256];
+    uint64_t kw_next[64 * 64];
     struct detect_kw_pair *kw_pairs; /* one per distinct pair, with its filters */
     uint16_t *kw_pair_of;            /* pair -> index in kw_pairs (65536 entries) */
 };
