@@ -108,6 +108,11 @@ struct detect_set {
      * "look here": the words themselves are compared after. */
     uint8_t kw_class[256];
     uint64_t kw_next[64 * 64];
+    /* Second look, before the words are compared: hashed bitsets of the
+     * folded first 2 bytes of 2-byte words, first 3 of 3-byte words, first 4
+     * of longer ones. Most places the filter lets through ("mon" for
+     * "monsieur" in "montant") stop here. */
+    uint64_t kw_hash2[64], kw_hash3[64], kw_hash4[256];
     struct detect_kw_pair *kw_pairs; /* one per distinct pair, with its filters */
     uint16_t *kw_pair_of;            /* pair -> index in kw_pairs (65536 entries) */
 };
