@@ -47,6 +47,7 @@ struct detect_rule {
     enum detect_trigger trig;
     unsigned trig_min;
     unsigned before, after;      /* window: bytes before and after a trigger spot */
+    int anchored; /* every match starts from `before` bytes before a spot to its end */
     struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (ASCII lower case) */
     struct detect_words exact;    /* and those matched byte for byte */
     uint64_t *kw_bits;            /* their ids in the set's keyword table, as a bitset */
@@ -185,6 +186,11 @@ struct detect_scanner {
 /* prefilter.c */
 int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag);
 int detect_prefilter_run(struct detect_scanner *sc, const char *t, size_t n);
+/* Whether spot sp (of r's trigger kind) wakes rule r. */
+int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp);
+/* Start of r's window around sp, on a character boundary of view t. */
+size_t detect_window_start(const struct detect_rule *r, const struct detect_spot *sp,
+                           const char *t);
 /* Fills sc->regions for rule r from the spots of the last prefilter run. */
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
                        const char *t, size_t n);

@@ -596,6 +596,26 @@ static int rule_has_kw(const struct detect_rule *r, size_t id)
     return (r->kw_bits[id >> 6] >> (id & 63)) & 1;
 }
 
+int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp)
+{
+    if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
+        sp->count < r->trig_min)
+        return 0;
+    if (r->trig == DETECT_TRIG_KEYWORDS && !rule_has_kw(r, sp->count))
+        return 0;
+    return 1;
+}
+
+size_t detect_window_start(const struct detect_rule *r, const struct detect_spot *sp,
+                           const char *t)
+{
+    size_t a = sp->start > r->before ? sp->start - r->before : 0;
+
+    while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
+        a--;
+    return a;
+}
+
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
                        const char *t, size_t n)
 {
@@ -614,16 +634,11 @@ int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
         const struct detect_spot *sp = &s->v[i];
         size_t a, b;
 
-        if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
-            sp->count < r->trig_min)
+        if (!detect_spot_wakes(r, sp))
             continue;
-        if (r->trig == DETECT_TRIG_KEYWORDS && !rule_has_kw(r, sp->count))
-            continue;
-        a = sp->start > r->before ? sp->start - r->before : 0;
-        b = n - sp->end > r->after ? sp->end + r->after : n;
         /* Windows start and end on character boundaries of the view. */
-        while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
-            a--;
+        a = detect_window_start(r, sp, t);
+        b = n - sp->end > r->after ? sp->end + r->after : n;
         while (b < n && ((unsigned char)t[b] & 0xC0) == 0x80)
             b++;
         if ((rc = region_push(sc, a, b)) != VIGIE_OK)
