@@ -186,11 +186,28 @@ struct detect_scanner {
 /* prefilter.c */
 int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag);
 int detect_prefilter_run(struct detect_scanner *sc, const char *t, size_t n);
-/* Whether spot sp (of r's trigger kind) wakes rule r. */
-int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp);
+/* Whether spot sp (of r's trigger kind) wakes rule r. Inline: called for
+ * every spot of every rule. */
+static inline int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp)
+{
+    if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
+        sp->count < r->trig_min)
+        return 0;
+    if (r->trig == DETECT_TRIG_KEYWORDS && !((r->kw_bits[sp->count >> 6] >> (sp->count & 63)) & 1))
+        return 0;
+    return 1;
+}
+
 /* Start of r's window around sp, on a character boundary of view t. */
-size_t detect_window_start(const struct detect_rule *r, const struct detect_spot *sp,
-                           const char *t);
+static inline size_t detect_window_start(const struct detect_rule *r,
+                                         const struct detect_spot *sp, const char *t)
+{
+    size_t a = sp->start > r->before ? sp->start - r->before : 0;
+
+    while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
+        a--;
+    return a;
+}
 /* Fills sc->regions for rule r from the spots of the last prefilter run. */
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
                        const char *t, size_t n);

@@ -344,7 +344,9 @@ __attribute__((noinline)) static int kw_verify(struct detect_scanner *sc, const 
     struct detect_spots *out = &sc->spots[DETECT_TRIG_KEYWORDS];
     unsigned pair = ((unsigned)lct[t[i]] << 8) | lct[t[i + 1]];
     const struct detect_kw_pair *p;
-    uint32_t w = folded4(t + i, n - i);
+    uint32_t w = n - i >= 4 ? (uint32_t)lct[t[i]] | (uint32_t)lct[t[i + 1]] << 8 |
+                                  (uint32_t)lct[t[i + 2]] << 16 | (uint32_t)lct[t[i + 3]] << 24
+                            : folded4(t + i, n - i);
     size_t k;
 
     if (!bit_get(set->kw_hash2, kw_h2(w)) && !bit_get(set->kw_hash3, kw_h3(w)) &&
@@ -589,31 +591,6 @@ static int region_push(struct detect_scanner *sc, size_t a, size_t b)
     sc->regions[sc->nregions].end = b;
     sc->nregions++;
     return VIGIE_OK;
-}
-
-static int rule_has_kw(const struct detect_rule *r, size_t id)
-{
-    return (r->kw_bits[id >> 6] >> (id & 63)) & 1;
-}
-
-int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp)
-{
-    if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
-        sp->count < r->trig_min)
-        return 0;
-    if (r->trig == DETECT_TRIG_KEYWORDS && !rule_has_kw(r, sp->count))
-        return 0;
-    return 1;
-}
-
-size_t detect_window_start(const struct detect_rule *r, const struct detect_spot *sp,
-                           const char *t)
-{
-    size_t a = sp->start > r->before ? sp->start - r->before : 0;
-
-    while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
-        a--;
-    return a;
 }
 
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
