@@ -245,9 +245,10 @@ static int check_match(struct detect_scanner *sc, const struct detect_rule *r, c
 
 /*
  * Matches may start anywhere up to max_start (SIZE_MAX: anywhere in the
- * region). *pos_out, when given, receives where the last search started or,
- * when later, where the last match kept ended: a next search starting there
- * re-tries nothing that was kept. */
+ * region). *pos_out, when given, receives where a next search may start: past
+ * max_start when every start up to it failed, else where the last search
+ * started or, when later, where the last match kept ended. A next search from
+ * there re-tries nothing, so anchored rules stay linear like merged windows. */
 static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
                        size_t n, size_t a, size_t b, size_t max_start, size_t *pos_out)
 {
@@ -272,8 +273,12 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
         if (max_start != SIZE_MAX)
             pcre2_set_offset_limit(sc->mctx, PCRE2_UNSET);
         if (rc == PCRE2_ERROR_NOMATCH) {
-            if (lim >= b)
+            if (lim >= b) {
+                /* Every start up to max_start has been tried. */
+                if (pos_out != NULL && max_start != SIZE_MAX)
+                    *pos_out = char_ceil(t, n, max_start + 1);
                 return VIGIE_OK;
+            }
             /* Nothing starts before the overlap; what starts in it may have
              * been cut by the chunk's end: go on from there. */
             pos = char_floor(t, lim - DETECT_OVERLAP);
