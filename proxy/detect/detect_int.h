@@ -153,6 +153,12 @@ struct detect_scanner {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
     struct detect_spots spots[5]; /* indexed by enum detect_trigger */
+    /* What the last prefilter run saw, so that a rule no spot can wake is
+     * skipped without a walk over the spots: the largest count of digit and
+     * capital spots, and the key words found (a bitset over the set's
+     * table). */
+    size_t spot_max[5];
+    uint64_t *kw_seen;
     struct detect_region *regions;
     size_t nregions, regions_cap;
     struct detect_finding *cand; /* candidates before overlap resolution */

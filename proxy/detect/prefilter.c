@@ -379,6 +379,8 @@ __attribute__((noinline)) static int kw_verify(struct detect_scanner *sc, const 
         if (j == kw->len &&
             spot_push(out, set->merge_gap[DETECT_TRIG_KEYWORDS], 1, i, i + kw->len, k) != VIGIE_OK)
             return VIGIE_ERR_NOMEM;
+        if (j == kw->len)
+            sc->kw_seen[k >> 6] |= 1ull << (k & 63);
     }
     return VIGIE_OK;
 }
@@ -524,6 +526,8 @@ static int class_scan(struct detect_scanner *sc, const unsigned char *t, size_t 
             }
             {
                 size_t nd, end = digit_run(t, n, p, &nd);
+                if (nd >= set->digits_min && nd > sc->spot_max[DETECT_TRIG_DIGITS])
+                    sc->spot_max[DETECT_TRIG_DIGITS] = nd;
                 if (nd >= set->digits_min &&
                     (rc = spot_push(&sc->spots[DETECT_TRIG_DIGITS],
                                     set->merge_gap[DETECT_TRIG_DIGITS], 0, p, end, nd)) !=
@@ -546,6 +550,8 @@ static int class_scan(struct detect_scanner *sc, const unsigned char *t, size_t 
             for (end = start; end < n && (cls[t[end]] & (C_UPPER | C_DIGIT)); end++)
                 nup += (cls[t[end]] & C_UPPER) != 0;
             up_end = end;
+            if (nup >= set->upper_min && nup > sc->spot_max[DETECT_TRIG_UPPER])
+                sc->spot_max[DETECT_TRIG_UPPER] = nup;
             if (nup >= set->upper_min &&
                 (rc = spot_push(&sc->spots[DETECT_TRIG_UPPER], set->merge_gap[DETECT_TRIG_UPPER],
                                 0, start, end, nup)) != VIGIE_OK)
@@ -563,8 +569,11 @@ int detect_prefilter_run(struct detect_scanner *sc, const char *text, size_t n)
     size_t k;
     int rc;
 
-    for (k = 0; k < 5; k++)
+    for (k = 0; k < 5; k++) {
         sc->spots[k].n = 0;
+        sc->spot_max[k] = 0;
+    }
+    memset(sc->kw_seen, 0, (set->nkws / 64 + 1) * sizeof(*sc->kw_seen));
     if (set->need & (1u << DETECT_TRIG_DIGITS))
         want |= C_DIGIT;
     if (set->need & (1u << DETECT_TRIG_UPPER))
@@ -603,6 +612,17 @@ int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
     sc->nregions = 0;
     if (r->trig == DETECT_TRIG_ALWAYS)
         return n > 0 ? region_push(sc, 0, n) : VIGIE_OK;
+    /* No spot can wake r: no walk over the spots (most rules, on prose). */
+    if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
+        r->trig_min > sc->spot_max[r->trig])
+        return VIGIE_OK;
+    if (r->trig == DETECT_TRIG_KEYWORDS) {
+        size_t w, any = 0;
+        for (w = 0; w < (sc->set->nkws + 63) / 64; w++)
+            any |= r->kw_bits[w] & sc->kw_seen[w];
+        if (any == 0)
+            return VIGIE_OK;
+    }
     s = &sc->spots[r->trig];
     /* Spots are in text order within one kind, so merged windows stay
      * sorted. Key words are the exception: recorded in text order too, since

@@ -44,9 +44,10 @@ struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t m
     /* One ovector pair is all we use: the whole match. */
     vigie_buf_init(&sc->pass_buf[0], 3 * max_input + 4096);
     vigie_buf_init(&sc->pass_buf[1], 3 * max_input + 4096);
+    sc->kw_seen = calloc(set->nkws / 64 + 1, sizeof(*sc->kw_seen));
     sc->md = pcre2_match_data_create(1, NULL);
     sc->mctx = detect_match_context_new(&sc->jit);
-    if (sc->md == NULL || sc->mctx == NULL) {
+    if (sc->md == NULL || sc->mctx == NULL || sc->kw_seen == NULL) {
         detect_scanner_free(sc);
         return NULL;
     }
@@ -67,6 +68,7 @@ void detect_scanner_free(struct detect_scanner *sc)
     for (k = 0; k < 5; k++)
         free(sc->spots[k].v);
     free(sc->regions);
+    free(sc->kw_seen);
     free(sc->cand);
     free(sc->found);
     free(sc->covered);
@@ -350,6 +352,8 @@ static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r,
     size_t i, k = 0, pos = 0;
     int rc;
 
+    if (sc->nregions == 0)
+        return VIGIE_OK;
     for (i = 0; i < sp->n; i++) {
         size_t a;
         if (!detect_spot_wakes(r, &sp->v[i]))
