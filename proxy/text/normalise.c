@@ -192,6 +192,8 @@ static const uint64_t blocks[BLOCKS_END >> 12] = {
 };
 
 #define HIGH_BITS UINT64_C(0x8080808080808080)
+#define LOW_7BITS UINT64_C(0x7F7F7F7F7F7F7F7F)
+#define BYTES_C3 UINT64_C(0xC3C3C3C3C3C3C3C3)
 
 /* Room the view needs past its input: a few bytes of slack, and the input
  * cap times three because an invalid byte becomes the three of U+FFFD. */
@@ -341,7 +343,27 @@ static int push_seg(struct text_norm *n, size_t norm_off, size_t norm_len, size_
     return VIGIE_OK;
 }
 
-/* The byte at which ASCII stops at or after i, or len. */
+/* Whether the 8 bytes of w (little end first), starting on a character
+ * boundary, are ASCII and whole characters U+00C0..U+00FF (lead byte C3, then
+ * a continuation byte): the accented letters of French and most Western
+ * languages, which the view keeps as they are (two_byte[] changes none of
+ * them). Branch-free, so that prose with an accent every twenty bytes does
+ * not leave the word loop, and mispredict its exit, at each one. */
+static int kept_latin1_word(uint64_t w)
+{
+    uint64_t high = w & HIGH_BITS, x = w ^ BYTES_C3, lead, cont;
+
+    /* Exact per-byte tests: lead has the high bit of each C3 byte, cont
+     * that of each 10xxxxxx byte. */
+    lead = ~(((x & LOW_7BITS) + LOW_7BITS) | x) & HIGH_BITS;
+    cont = w & ~(w << 1) & HIGH_BITS;
+    /* Every non-ASCII byte is a C3 or the byte right after one, which is a
+     * continuation byte; no C3 in the last byte (its pair would straddle). */
+    return high == (lead | lead << 8) && ((lead << 8) & ~cont) == 0 && (lead >> 63) == 0;
+}
+
+/* The byte at which ASCII (and, on little-endian machines, kept Latin-1
+ * letters, see kept_latin1_word) stops at or after i, or len. */
 static size_t skip_ascii(const unsigned char *s, size_t i, size_t len)
 {
     uint64_t w;
@@ -351,12 +373,15 @@ static size_t skip_ascii(const unsigned char *s, size_t i, size_t len)
         return i;
     while (len - i >= 8) {
         memcpy(&w, s + i, 8); /* memcpy: s + i need not be aligned */
-        w &= HIGH_BITS;
-        if (w != 0) {
+        if ((w & HIGH_BITS) != 0) {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            if (kept_latin1_word(w)) {
+                i += 8;
+                continue;
+            }
             /* The lowest set bit is in the first non-ASCII byte: jumping
              * straight to it avoids a byte loop whose exit mispredicts. */
-            return i + ((size_t)__builtin_ctzll(w) >> 3);
+            return i + ((size_t)__builtin_ctzll(w & HIGH_BITS) >> 3);
 #else
             break;
 #endif
