@@ -2,8 +2,9 @@
  * The detection view of a text and its map back to the original bytes.
  *
  * Almost every prompt is ASCII or ordinary accented prose, and neither needs
- * any change, so the scan is built around not copying: ASCII is skipped eight
- * bytes at a time, multi-byte characters are decoded only to be looked up,
+ * any change, so the scan is built around not copying: ASCII and the Latin-1
+ * letters (U+00C0..U+00FF, kept as they are) are skipped sixteen bytes at a
+ * time, other multi-byte characters are decoded only to be looked up,
  * and the view is the input itself until the first character that does need
  * a change. Only then is the unchanged prefix copied into the view buffer,
  * and from there on unchanged runs are copied in one memcpy each. Looking a
