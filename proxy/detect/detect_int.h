@@ -47,6 +47,7 @@ struct detect_rule {
     enum detect_trigger trig;
     unsigned trig_min;
     unsigned before, after;      /* window: bytes before and after a trigger spot */
+    int anchored; /* every match starts from `before` bytes before a spot to its end */
     struct detect_words keywords; /* for DETECT_TRIG_KEYWORDS (ASCII lower case) */
     struct detect_words exact;    /* and those matched byte for byte */
     uint64_t *kw_bits;            /* their ids in the set's keyword table, as a bitset */
@@ -100,7 +101,19 @@ struct detect_set {
     unsigned upper_min;
     struct detect_kw *kws; /* sorted by pair, then word */
     size_t nkws;
-    uint64_t kw_bitmap[65536 / 64]; /* pairs that start some key word */
+    /* The key-word filter, one table lookup per byte of text. Each byte has a
+     * class: 0 when no word has it (ASCII-folded) among its first three bytes,
+     * else 1..63 (shared only when a pack set uses more than 63 such bytes).
+     * Bit c2 of kw_next[c0 << 6 | c1] is set when some word starts with bytes
+     * of classes c0 c1 c2; every bit, for a 2-byte word. A set bit only says
+     * "look here": the words themselves are compared after. */
+    uint8_t kw_class[256];
+    uint64_t kw_next[64 * 64];
+    /* Second look, before the words are compared: hashed bitsets of the
+     * folded first 2 bytes of 2-byte words, first 3 of 3-byte words, first 4
+     * of longer ones. Most places the filter lets through ("mon" for
+     * "monsieur" in "montant") stop here. */
+    uint64_t kw_hash2[64], kw_hash3[64], kw_hash4[256];
     struct detect_kw_pair *kw_pairs; /* one per distinct pair, with its filters */
     uint16_t *kw_pair_of;            /* pair -> index in kw_pairs (65536 entries) */
 };
@@ -140,6 +153,12 @@ struct detect_scanner {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
     struct detect_spots spots[5]; /* indexed by enum detect_trigger */
+    /* What the last prefilter run saw, so that a rule no spot can wake is
+     * skipped without a walk over the spots: the largest count of digit and
+     * capital spots, and the key words found (a bitset over the set's
+     * table). */
+    size_t spot_max[5];
+    uint64_t *kw_seen;
     struct detect_region *regions;
     size_t nregions, regions_cap;
     struct detect_finding *cand; /* candidates before overlap resolution */
@@ -173,6 +192,28 @@ struct detect_scanner {
 /* prefilter.c */
 int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag);
 int detect_prefilter_run(struct detect_scanner *sc, const char *t, size_t n);
+/* Whether spot sp (of r's trigger kind) wakes rule r. Inline: called for
+ * every spot of every rule. */
+static inline int detect_spot_wakes(const struct detect_rule *r, const struct detect_spot *sp)
+{
+    if ((r->trig == DETECT_TRIG_DIGITS || r->trig == DETECT_TRIG_UPPER) &&
+        sp->count < r->trig_min)
+        return 0;
+    if (r->trig == DETECT_TRIG_KEYWORDS && !((r->kw_bits[sp->count >> 6] >> (sp->count & 63)) & 1))
+        return 0;
+    return 1;
+}
+
+/* Start of r's window around sp, on a character boundary of view t. */
+static inline size_t detect_window_start(const struct detect_rule *r,
+                                         const struct detect_spot *sp, const char *t)
+{
+    size_t a = sp->start > r->before ? sp->start - r->before : 0;
+
+    while (a > 0 && ((unsigned char)t[a] & 0xC0) == 0x80)
+        a--;
+    return a;
+}
 /* Fills sc->regions for rule r from the spots of the last prefilter run. */
 int detect_regions_for(struct detect_scanner *sc, const struct detect_rule *r,
                        const char *t, size_t n);

@@ -26,7 +26,7 @@ static const char *const context_keys[] = {"words", "suppress", "window", "requi
 static const char *const examples_keys[] = {"match", "no_match", NULL};
 static const char *const example_keys[] = {"text", "find", NULL};
 static const char *const trigger_keys[] = {"digits", "upper", "keywords", "exact", NULL};
-static const char *const window_keys[] = {"before", "after", NULL};
+static const char *const window_keys[] = {"before", "after", "anchored", NULL};
 
 const char *detect_action_name(enum detect_action a)
 {
@@ -350,12 +350,15 @@ static int read_trigger(const struct conf_node *map, struct detect_rule *r,
     return VIGIE_OK;
 }
 
-/* window: N (both sides) or {before: N, after: N}. Defaults: 256 for '@' and
- * key words (an address or a secret extends well past its anchor), 32 else. */
+/* window: N (both sides) or {before: N, after: N, anchored: B}. Defaults: 256
+ * for '@' and key words (an address or a secret extends well past its
+ * anchor), 32 else. anchored: the author's promise that every match starts
+ * between `before` bytes before a place and the place's end (a title, a house
+ * number); the examples, run through the scanner at load, hold it to it. */
 static int read_window(const struct conf_node *map, struct detect_rule *r,
                        struct vigie_diag *diag)
 {
-    const struct conf_node *n = conf_map_get(map, "window");
+    const struct conf_node *n = conf_map_get(map, "window"), *an;
     unsigned long dflt = r->trig == DETECT_TRIG_AT || r->trig == DETECT_TRIG_KEYWORDS
                              ? 256
                              : VIGIE_WINDOW_DEFAULT,
@@ -368,6 +371,14 @@ static int read_window(const struct conf_node *map, struct detect_rule *r,
         if (read_uint(n, "before", 0, VIGIE_WINDOW_MAX, dflt, &b, diag) != VIGIE_OK ||
             read_uint(n, "after", 0, VIGIE_WINDOW_MAX, dflt, &a, diag) != VIGIE_OK)
             bad = 1;
+        if ((an = conf_map_get(n, "anchored")) != NULL) {
+            if (conf_get_bool(an, &r->anchored, diag) != VIGIE_OK)
+                bad = 1;
+            else if (r->anchored && r->trig == DETECT_TRIG_ALWAYS) {
+                conf_diag(diag, an, "rule '%s': 'anchored' needs a trigger", r->id);
+                bad = 1;
+            }
+        }
     } else if (n != NULL) {
         if (conf_get_uint(n, 0, VIGIE_WINDOW_MAX, &b, diag) != VIGIE_OK)
             bad = 1;
@@ -626,7 +637,9 @@ static struct detect_rule *rule_parse(const struct conf_node *m, const char *pac
         int ec;
         PCRE2_SIZE off;
         char msg[256];
-        r->code = compile_pattern(r->pattern, strlen(r->pattern), 0, &ec, &off);
+        /* An anchored rule's search is bounded by an offset limit. */
+        r->code = compile_pattern(r->pattern, strlen(r->pattern),
+                                  r->anchored ? PCRE2_USE_OFFSET_LIMIT : 0, &ec, &off);
         if (r->code == NULL) {
             pcre2_msg(ec, msg, sizeof(msg));
             conf_diag(diag, where, "rule '%s': invalid pattern at offset %zu: %s", r->id,

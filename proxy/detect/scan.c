@@ -44,9 +44,10 @@ struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t m
     /* One ovector pair is all we use: the whole match. */
     vigie_buf_init(&sc->pass_buf[0], 3 * max_input + 4096);
     vigie_buf_init(&sc->pass_buf[1], 3 * max_input + 4096);
+    sc->kw_seen = calloc(set->nkws / 64 + 1, sizeof(*sc->kw_seen));
     sc->md = pcre2_match_data_create(1, NULL);
     sc->mctx = detect_match_context_new(&sc->jit);
-    if (sc->md == NULL || sc->mctx == NULL) {
+    if (sc->md == NULL || sc->mctx == NULL || sc->kw_seen == NULL) {
         detect_scanner_free(sc);
         return NULL;
     }
@@ -67,6 +68,7 @@ void detect_scanner_free(struct detect_scanner *sc)
     for (k = 0; k < 5; k++)
         free(sc->spots[k].v);
     free(sc->regions);
+    free(sc->kw_seen);
     free(sc->cand);
     free(sc->found);
     free(sc->covered);
@@ -243,23 +245,42 @@ static int check_match(struct detect_scanner *sc, const struct detect_rule *r, c
 #define DETECT_CHUNK (64u * 1024)
 #define DETECT_OVERLAP (4u * 1024)
 
+/*
+ * Matches may start anywhere up to max_start (SIZE_MAX: anywhere in the
+ * region). *pos_out, when given, receives where a next search may start: past
+ * max_start when every start up to it failed, else where the last search
+ * started or, when later, where the last match kept ended. A next search from
+ * there re-tries nothing, so anchored rules stay linear like merged windows. */
 static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
-                       size_t n, size_t a, size_t b)
+                       size_t n, size_t a, size_t b, size_t max_start, size_t *pos_out)
 {
     size_t pos = a;
 
-    while (pos <= b) {
+    while (pos <= b && pos <= max_start) {
         PCRE2_SIZE *ov;
         size_t s, e, lim;
         unsigned ctx;
         int rc;
 
+        if (pos_out != NULL)
+            *pos_out = pos;
         lim = b - pos > DETECT_CHUNK ? char_ceil(t, n, pos + DETECT_CHUNK) : b;
+        /* The limit is set for this call only: the match context is shared
+         * with patterns compiled without PCRE2_USE_OFFSET_LIMIT, which
+         * refuse one. */
+        if (max_start != SIZE_MAX)
+            pcre2_set_offset_limit(sc->mctx, max_start);
         rc = pcre2_match(r->code, (PCRE2_SPTR)t, lim, pos, PCRE2_NO_UTF_CHECK, sc->md,
                          sc->mctx);
+        if (max_start != SIZE_MAX)
+            pcre2_set_offset_limit(sc->mctx, PCRE2_UNSET);
         if (rc == PCRE2_ERROR_NOMATCH) {
-            if (lim >= b)
+            if (lim >= b) {
+                /* Every start up to max_start has been tried. */
+                if (pos_out != NULL && max_start != SIZE_MAX)
+                    *pos_out = char_ceil(t, n, max_start + 1);
                 return VIGIE_OK;
+            }
             /* Nothing starts before the overlap; what starts in it may have
              * been cut by the chunk's end: go on from there. */
             pos = char_floor(t, lim - DETECT_OVERLAP);
@@ -306,6 +327,8 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
             if ((rc = cand_push(sc, r, s, e, ctx)) != VIGIE_OK)
                 return rc;
             pos = e;
+            if (pos_out != NULL)
+                *pos_out = pos;
         } else {
             /* A rejected match may hide a valid one starting inside it
              * ("FR76 ... 189 SARL" grabbed too long): retry one character
@@ -313,6 +336,41 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
              * and the load-time hostile check measures it. */
             pos = char_ceil(t, n, s + 1);
         }
+    }
+    return VIGIE_OK;
+}
+
+/* An anchored rule (see pack.c): one search per place that wakes it, from its
+ * window's start (or where the last match ended) and starting no later than
+ * the place's end, instead of a scan of the whole window. The subject ends
+ * where the merged region ends, as for other rules, so a match is cut where
+ * it would be cut without the anchor. sc->regions must hold r's regions. */
+static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                         size_t n)
+{
+    const struct detect_spots *sp = &sc->spots[r->trig];
+    size_t i, k = 0, pos = 0;
+    int rc;
+
+    if (sc->nregions == 0)
+        return VIGIE_OK;
+    for (i = 0; i < sp->n; i++) {
+        size_t a;
+        if (!detect_spot_wakes(r, &sp->v[i]))
+            continue;
+        a = detect_window_start(r, &sp->v[i], t);
+        /* Spots and regions are both in text order. */
+        while (k < sc->nregions && sc->regions[k].end <= a)
+            k++;
+        if (k == sc->nregions)
+            break;
+        if (a < pos)
+            a = pos;
+        if (a > sp->v[i].end)
+            continue; /* the last match covers this place */
+        if ((rc = scan_region(sc, r, t, n, a, sc->regions[k].end, sp->v[i].end, &pos)) !=
+            VIGIE_OK)
+            return rc;
     }
     return VIGIE_OK;
 }
@@ -430,17 +488,22 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
         if (only_rule != NULL && r != only_rule)
             continue;
         if (flags & DETECT_SCAN_FULL) {
-            rc = scan_region(sc, r, t, n, 0, n);
+            rc = scan_region(sc, r, t, n, 0, n, SIZE_MAX, NULL);
             if (rc != VIGIE_OK)
                 return rc;
             continue;
         }
         if ((rc = detect_regions_for(sc, r, t, n)) != VIGIE_OK)
             return rc;
-        for (k = 0; k < sc->nregions; k++)
-            if ((rc = scan_region(sc, r, t, n, sc->regions[k].start, sc->regions[k].end)) !=
-                VIGIE_OK)
+        if (r->anchored && r->trig != DETECT_TRIG_ALWAYS) {
+            if ((rc = scan_anchored(sc, r, t, n)) != VIGIE_OK)
                 return rc;
+        } else {
+            for (k = 0; k < sc->nregions; k++)
+                if ((rc = scan_region(sc, r, t, n, sc->regions[k].start, sc->regions[k].end,
+                                      SIZE_MAX, NULL)) != VIGIE_OK)
+                    return rc;
+        }
     }
     if ((rc = resolve(sc, n)) != VIGIE_OK)
         return rc;

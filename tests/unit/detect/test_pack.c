@@ -164,6 +164,29 @@ static void test_trigger_hides_example(void)
     T_CONTAINS(msgs, "matches the pattern but not through its trigger and window");
 }
 
+static void test_anchored_window(void)
+{
+    /* anchored: a promise the examples check (the value starts 5 bytes after
+     * the key word, beyond the window's 0 bytes before it), and it needs a
+     * trigger. */
+    struct detect_set *s = load("pack: t\ndetectors:\n"
+                                "  - id: t.code\n    category: test.code\n    description: d\n"
+                                "    pattern: 'ZX\\d{4}'\n"
+                                "    trigger: {keywords: [code]}\n"
+                                "    window: {before: 0, after: 40, anchored: true}\n"
+                                "    examples: {match: [{text: 'code ZX1234', find: ZX1234}], no_match: [ZX12]}\n");
+
+    T_ASSERT(s == NULL);
+    T_CONTAINS(msgs, "matches the pattern but not through its trigger and window");
+    s = load("pack: t\ndetectors:\n" GOOD_RULE "    window: {before: 2, after: 8, anchored: true}\n");
+    T_ASSERT(s == NULL);
+    T_CONTAINS(msgs, "'anchored' needs a trigger");
+    s = load("pack: t\ndetectors:\n" GOOD_RULE "    trigger: {upper: 2}\n"
+             "    window: {before: 0, after: 8, anchored: true}\n");
+    T_ASSERT(s != NULL);
+    detect_set_free(s);
+}
+
 static void test_redos_refused(void)
 {
     struct detect_set *s = load("pack: t\ndetectors:\n"
@@ -385,6 +408,7 @@ int main(void)
     T_RUN(test_example_not_found);
     T_RUN(test_no_match_example_found);
     T_RUN(test_trigger_hides_example);
+    T_RUN(test_anchored_window);
     T_RUN(test_redos_refused);
     T_RUN(test_redos_alternation_refused);
     T_RUN(test_empty_match_refused);

@@ -480,6 +480,46 @@ static void test_exact_keywords(void)
     detect_set_free(s);
 }
 
+static void test_anchored_rule(void)
+{
+    /* An anchored rule is tried only from its window's start to the end of
+     * each place: "ZX" after a key word is found, the same value far after
+     * it (but inside the window) is left to the reference mode, and two
+     * places close together give each its own match. Allow-list patterns
+     * share the match context and must not see the offset limit. */
+    struct detect_set *s = pack_ok("pack: t\ndetectors:\n"
+                                     "  - id: t.ref\n    category: t.ref\n    description: d\n"
+                                     "    pattern: '(?:ref|REF)[ ]?\\KZX\\d{4}'\n"
+                                     "    trigger: {keywords: [ref]}\n"
+                                     "    window: {before: 0, after: 40, anchored: true}\n"
+                                     "    allow_pattern: 'ZX0000'\n"
+                                     "    examples: {match: [{text: 'ref ZX1234', find: ZX1234}], "
+                                     "no_match: [ref ZX0000]}\n");
+    const char *t1 = "la ref ZX1234 et la REF ZX5678, ref ZX0000.";
+    const char *t2 = "la ref puis ZX1234 ref ZX9999";
+    const struct detect_finding *f;
+    struct detect_scanner *s2;
+    size_t n = 9;
+
+    if (s == NULL)
+        return;
+    s2 = detect_scanner_new(s, 1 << 20);
+    T_EQ_INT(detect_scan(s2, t1, strlen(t1), NULL, 0), VIGIE_OK);
+    f = detect_scanner_findings(s2, &n);
+    T_EQ_INT(n, 2);
+    if (n == 2) {
+        T_EQ_INT(f[0].start, 7);
+        T_EQ_INT(f[1].start, 24);
+    }
+    T_EQ_INT(detect_scan(s2, t2, strlen(t2), NULL, 0), VIGIE_OK);
+    f = detect_scanner_findings(s2, &n);
+    T_EQ_INT(n, 1);
+    if (n == 1)
+        T_EQ_INT(f[0].start, 23);
+    detect_scanner_free(s2);
+    detect_set_free(s);
+}
+
 int main(void)
 {
     rules = shipped_rules();
@@ -507,6 +547,7 @@ int main(void)
     T_RUN(test_only_rule);
     T_RUN(test_long_region_chunks);
     T_RUN(test_exact_keywords);
+    T_RUN(test_anchored_rule);
     detect_scanner_free(sc);
     detect_set_free(rules);
     return T_DONE();

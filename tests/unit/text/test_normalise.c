@@ -147,6 +147,42 @@ static void test_french_identity(void)
     text_norm_fini(&n);
 }
 
+static void test_latin1_words(void)
+{
+    /* The word loop skips ASCII and C3 pairs eight bytes at a time: an
+     * accent at each offset of a word, then a change, must give the same
+     * view and map as a byte-by-byte look; ill-formed C3 sequences and pairs
+     * across two words leave the word loop for the careful path. */
+    struct text_norm n;
+    char in[64], want[64];
+    size_t k;
+
+    text_norm_init(&n, VIGIE_SCAN_INPUT_MAX);
+    for (k = 0; k < 10; k++) {
+        memset(in, 'a', k);
+        memcpy(in + k, "\xC3\xA9\xC2\xA0x\xC3\xA9", 8);
+        in[k + 8] = '\0';
+        memset(want, 'a', k);
+        memcpy(want + k, "\xC3\xA9 x\xC3\xA9", 7);
+        want[k + 7] = '\0';
+        T_EQ_INT(norm_str(&n, in), VIGIE_OK);
+        T_EQ_STR(view(&n), want);
+        T_EQ_INT(n.nsegs, 1);
+        T_EQ_INT(text_norm_map_start(&n, k + 2), k + 2);
+        T_EQ_INT(text_norm_map_end(&n, k + 3), k + 4);
+        T_EQ_INT(text_norm_map_end(&n, k + 6), k + 7);
+    }
+    T_EQ_INT(norm_str(&n, "aaaaaa\xC3" "Azz"), VIGIE_OK);
+    T_EQ_STR(view(&n), "aaaaaa\xEF\xBF\xBD" "Azz");
+    T_EQ_INT(norm_str(&n, "aaaaaaa\xC3\xA9" "bbbbbbb"), VIGIE_OK);
+    T_EQ_INT(n.nsegs, 0);
+    T_EQ_INT(norm_str(&n, "\xC3\xA9\xA9" "aaaaa"), VIGIE_OK);
+    T_EQ_STR(view(&n), "\xC3\xA9\xEF\xBF\xBD" "aaaaa");
+    T_EQ_INT(norm_str(&n, "\xC3\xC3\xA9" "aaaaa"), VIGIE_OK);
+    T_EQ_STR(view(&n), "\xEF\xBF\xBD\xC3\xA9" "aaaaa");
+    text_norm_fini(&n);
+}
+
 static void test_zwsp_in_email(void)
 {
     struct text_norm n;
@@ -934,6 +970,7 @@ int main(void)
 {
     T_RUN(test_ascii_identity);
     T_RUN(test_french_identity);
+    T_RUN(test_latin1_words);
     T_RUN(test_zwsp_in_email);
     T_RUN(test_fullwidth_phone);
     T_RUN(test_spaces);
