@@ -419,6 +419,26 @@ static enum detect_action decide_finding(void *argp, const struct detect_finding
     return to_detect(ap);
 }
 
+/* A request finding with the clause that decides it (applied is set once
+ * the upstream is known). */
+static struct policy_hit hit_of(const struct policy *p, const struct policy_identity *id,
+                                const struct detect_finding *f, size_t text)
+{
+    const struct policy_clause *cl = policy_resolve(p, id->groups, id->ngroups,
+                                                    detect_rule_index(f->rule), POLICY_DIR_REQUEST);
+    struct policy_hit h;
+
+    memset(&h, 0, sizeof(h));
+    h.rule = f->rule;
+    h.text = text;
+    h.start = f->start;
+    h.end = f->end;
+    h.action = clause_action(p, cl, f->rule, POLICY_DIR_REQUEST);
+    h.mode = clause_mode(p, cl);
+    h.where = clause_where(cl);
+    return h;
+}
+
 static void refuse(struct policy_decision *d, enum policy_verdict v, enum policy_why why)
 {
     d->verdict = v;
@@ -499,18 +519,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
         }
         f = detect_scanner_findings(sc, &nf);
         for (k = 0; k < nf; k++) {
-            size_t r = detect_rule_index(f[k].rule);
-            const struct policy_clause *cl =
-                policy_resolve(p, id->groups, id->ngroups, r, POLICY_DIR_REQUEST);
-            struct policy_hit h;
-            memset(&h, 0, sizeof(h));
-            h.rule = f[k].rule;
-            h.text = i;
-            h.start = f[k].start;
-            h.end = f[k].end;
-            h.action = clause_action(p, cl, f[k].rule, POLICY_DIR_REQUEST);
-            h.mode = clause_mode(p, cl);
-            h.where = clause_where(cl);
+            struct policy_hit h = hit_of(p, id, &f[k], i);
             if (hit_add(&first, &h) != VIGIE_OK) {
                 hits_free(&first);
                 return scan_error(d, VIGIE_ERR_NOMEM);
@@ -641,19 +650,9 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
             size_t nf, j;
             f = detect_redact_findings(sc, &nf);
             for (j = 0; j < nf; j++) {
-                size_t r = detect_rule_index(f[j].rule);
-                const struct policy_clause *cl =
-                    policy_resolve(p, id->groups, id->ngroups, r, POLICY_DIR_REQUEST);
-                struct policy_hit h;
-                memset(&h, 0, sizeof(h));
-                h.rule = f[j].rule;
-                h.text = i;
-                h.start = f[j].start;
-                h.end = f[j].end;
-                h.action = clause_action(p, cl, f[j].rule, POLICY_DIR_REQUEST);
-                h.mode = clause_mode(p, cl);
-                h.where = clause_where(cl);
-                h.applied = applied_action(h.action, h.mode, external && p->restricted[r]);
+                struct policy_hit h = hit_of(p, id, &f[j], i);
+                h.applied = applied_action(h.action, h.mode,
+                                           external && p->restricted[detect_rule_index(h.rule)]);
                 if (hit_add(&final, &h) != VIGIE_OK)
                     goto nomem;
             }
