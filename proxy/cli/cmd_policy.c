@@ -416,21 +416,6 @@ static void report_decision(FILE *f, const struct policy *p, const struct policy
     }
 }
 
-/* The first model the identity may use, for a dry run that names none. */
-static const char *first_model(const struct policy *p, const struct policy_identity *id)
-{
-    size_t i, j;
-
-    for (i = 0; i < policy_nupstreams(p); i++) {
-        struct policy_upstream_info u;
-        policy_upstream_info(policy_upstream_at(p, i), &u);
-        for (j = 0; j < u.nmodels; j++)
-            if (policy_model_allowed(p, id, u.models[j]))
-                return u.models[j];
-    }
-    return NULL;
-}
-
 int cmd_scan_policy(const char *path, const char *caller, const char *model,
                     const char *endpoint, int json, size_t max_input, const char *keyfile)
 {
@@ -471,13 +456,8 @@ int cmd_scan_policy(const char *path, const char *caller, const char *model,
     }
     if (caller == NULL)
         caller = "anonymous";
-    /* "anonymous" where the policy refuses anonymous callers: an identity
-     * with no group, which the decision refuses as unknown. */
-    if (policy_identity_of(p, caller, &id) != 0) {
-        id.id = "anonymous";
-        id.how = "anonymous";
-    }
-    if (id.ngroups == 0 && strcmp(caller, "anonymous") != 0) {
+    /* A refused "anonymous" goes on with no group: the decision says why. */
+    if (policy_identity_of(p, caller, &id) != 0 && strcmp(caller, "anonymous") != 0) {
         size_t i;
         fprintf(stderr, "%s scan: unknown caller '%s'; the policy's callers are:", cli_progname,
                 caller);
@@ -486,7 +466,7 @@ int cmd_scan_policy(const char *path, const char *caller, const char *model,
         fprintf(stderr, "\n");
         goto out;
     }
-    if (model == NULL && (model = first_model(p, &id)) == NULL) {
+    if (model == NULL && (model = policy_first_model(p, &id)) == NULL) {
         fprintf(stderr, "%s scan: caller '%s' may use no model\n", cli_progname, caller);
         goto out;
     }

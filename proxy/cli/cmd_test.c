@@ -42,22 +42,6 @@ struct run {
     size_t pass, fail;
 };
 
-static char *join_dir(const char *file, const char *rel)
-{
-    const char *slash = strrchr(file, '/');
-    size_t a = slash ? (size_t)(slash - file) : 0, b = strlen(rel);
-    char *s;
-
-    if (rel[0] == '/' || slash == NULL)
-        return strdup(rel);
-    if ((s = malloc(a + b + 2)) == NULL)
-        return NULL;
-    memcpy(s, file, a);
-    s[a] = '/';
-    memcpy(s + a + 1, rel, b + 1);
-    return s;
-}
-
 /* Policies are loaded once however many test files name them. */
 static struct policy *get_policy(struct run *r, const char *path, struct vigie_diag *diag)
 {
@@ -150,6 +134,20 @@ static const char *one_of(const struct conf_node *n, const char *key, struct vig
     return s;
 }
 
+/* The case's caller; a refused "anonymous" goes on with no group (the
+ * decision says why), any other unknown name is an error in the case. */
+static int case_identity(const struct policy *p, const struct conf_node *cs, const char *as,
+                         struct policy_identity *id, struct vigie_diag *diag)
+{
+    if (policy_identity_of(p, as ? as : "anonymous", id) != 0 && as != NULL &&
+        strcmp(as, "anonymous") != 0) {
+        conf_diag(diag, conf_map_get(cs, "as") ? conf_map_get(cs, "as") : cs,
+                  "unknown caller '%s'", as);
+        return -1;
+    }
+    return 0;
+}
+
 static void finish_case(struct run *r, const char *name, const struct conf_node *cs,
                         struct report *rep)
 {
@@ -185,15 +183,8 @@ static int run_answer(struct run *r, const struct policy *p, const struct conf_n
         return -1;
     if (conf_map_check_keys(exp, ekeys, diag) > 0)
         return -1;
-    if (policy_identity_of(p, as ? as : "anonymous", &id) != 0) {
-        id.id = "anonymous"; /* refused anonymous: no group, the decision says why */
-        id.how = "anonymous";
-    }
-    if (id.ngroups == 0 && as != NULL && strcmp(as, "anonymous") != 0) {
-        conf_diag(diag, conf_map_get(cs, "as") ? conf_map_get(cs, "as") : cs,
-                  "unknown caller '%s'", as ? as : "anonymous");
+    if (case_identity(p, cs, as, &id, diag) != 0)
         return -1;
-    }
     vigie_buf_init(&out, 3 * len + 4096);
     if (policy_filter_response(r->ctx, p, &id, text, len, &out, &changed, &blocked) != VIGIE_OK) {
         vigie_buf_free(&out);
@@ -297,30 +288,14 @@ static int run_case(struct run *r, const struct policy *p, const struct conf_nod
     }
     if (diag->n + diag->dropped != before)
         return -1;
-    if (policy_identity_of(p, as ? as : "anonymous", &id) != 0) {
-        id.id = "anonymous"; /* refused anonymous: no group, the decision says why */
-        id.how = "anonymous";
-    }
-    if (id.ngroups == 0 && as != NULL && strcmp(as, "anonymous") != 0) {
-        conf_diag(diag, conf_map_get(cs, "as") ? conf_map_get(cs, "as") : cs,
-                  "unknown caller '%s'", as ? as : "anonymous");
+    if (case_identity(p, cs, as, &id, diag) != 0)
         return -1;
-    }
     memset(&req, 0, sizeof(req));
     req.who = &id;
     req.endpoint = (enum policy_endpoint)ep;
     req.model = model;
-    if (model == NULL) {
-        /* The caller's first allowed model, as the dry run picks it. */
-        size_t k, m;
-        for (k = 0; k < policy_nupstreams(p) && req.model == NULL; k++) {
-            struct policy_upstream_info u;
-            policy_upstream_info(policy_upstream_at(p, k), &u);
-            for (m = 0; m < u.nmodels && req.model == NULL; m++)
-                if (policy_model_allowed(p, &id, u.models[m]))
-                    req.model = u.models[m];
-        }
-    }
+    if (model == NULL)
+        req.model = policy_first_model(p, &id); /* as the dry run picks it */
     for (i = 0; i < ntexts; i++)
         req.body_len += texts[i].len;
     req.nmessages = ntexts;
@@ -476,7 +451,7 @@ static int run_file(struct run *r, const char *file)
         conf_diag(&diag, root, "missing 'policy' (the policy file these cases test)");
         goto out;
     }
-    if (conf_get_str(v, &s, NULL, &diag) != VIGIE_OK || (ppath = join_dir(file, s)) == NULL)
+    if (conf_get_str(v, &s, NULL, &diag) != VIGIE_OK || (ppath = vigie_path_beside(file, s)) == NULL)
         goto out;
     if ((cases = conf_map_get(root, "cases")) == NULL || cases->kind != CONF_SEQ ||
         cases->n == 0) {

@@ -77,6 +77,12 @@ int vigie_path_list(const char *path, const char *const *suffixes, size_t max, c
                     char *err, size_t errsz);
 void vigie_paths_free(char **paths);
 
+/* rel resolved against the directory of file ("policies/a.yaml", "../rules"
+ * -> "policies/../rules"); rel itself when absolute or when file has no
+ * directory part. Files name other files relative to themselves (a policy its
+ * packs, a test file its policy). malloc'ed; NULL when out of memory. */
+char *vigie_path_beside(const char *file, const char *rel);
+
 /* Reads a whole file, refusing one larger than max bytes. Errors name the
  * path and the reason in err (which may be NULL). */
 int vigie_file_read(const char *path, size_t max, struct vigie_buf *out, char *err,

@@ -147,3 +147,20 @@ int vigie_path_list(const char *path, const char *const *suffixes, size_t max, c
     *out = v;
     return VIGIE_OK;
 }
+
+char *vigie_path_beside(const char *file, const char *rel)
+{
+    const char *slash = strrchr(file, '/');
+    size_t a = slash != NULL ? (size_t)(slash - file) : 0, b = strlen(rel);
+    char *s;
+
+    if (rel[0] == '/' || slash == NULL)
+        return strdup(rel);
+    /* a == 0 for "/a.yaml": the directory is "/", written as the separator. */
+    if ((s = malloc(a + b + 2)) == NULL)
+        return NULL;
+    memcpy(s, file, a);
+    s[a] = '/';
+    memcpy(s + a + 1, rel, b + 1);
+    return s;
+}

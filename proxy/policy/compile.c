@@ -205,6 +205,7 @@ int policy_cidr_match(const struct policy_cidr *c, const char *addr)
 /* ---- reading nodes ------------------------------------------------------------------ */
 
 struct compiler {
+    const struct conf_node *one; /* get_list's list of one */
     struct policy *p;
     struct vigie_diag *diag;
     const char *file;
@@ -282,11 +283,11 @@ static const struct conf_node *need_map(struct compiler *c, const struct conf_no
 static size_t get_list(struct compiler *c, const struct conf_node *n, const char *what,
                        int single_ok, const struct conf_node ***items)
 {
-    static const struct conf_node *one[1];
-
     if (n->kind == CONF_SCALAR && single_ok) {
-        one[0] = n;
-        *items = one;
+        /* The node itself is the list of one: no storage of our own, so two
+         * policies may compile at once (a reload beside a check). */
+        *items = &c->one;
+        c->one = n;
         return 1;
     }
     if (n->kind != CONF_SEQ) {
@@ -361,16 +362,6 @@ static int get_mode(struct compiler *c, const struct conf_node *n, enum policy_m
 }
 
 /* ---- upstreams -------------------------------------------------------------------- */
-
-static const struct policy_upstream *find_upstream(const struct policy *p, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < p->nupstreams; i++)
-        if (strcmp(p->upstreams[i]->info.name, name) == 0)
-            return p->upstreams[i];
-    return NULL;
-}
 
 const struct policy_upstream *policy_model_upstream(const struct policy *p, const char *model)
 {
@@ -633,7 +624,7 @@ static void compile_clause(struct compiler *c, struct policy_layer *l, int dir,
         if (v != NULL) {
             const char *to;
             if (conf_get_str(v, &to, NULL, c->diag) == VIGIE_OK) {
-                cl->to = find_upstream(p, to);
+                cl->to = policy_upstream_find(p, to);
                 if (cl->to == NULL)
                     conf_diag(c->diag, v, "unknown upstream '%s'", to);
                 else if (cl->to->info.trust != POLICY_TRUST_INTERNAL)
@@ -1152,6 +1143,7 @@ struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set
     struct policy *p;
     size_t i;
 
+    c.one = NULL;
     c.diag = diag;
     c.file = conf_doc_file(doc);
     c.errors_before = diag->n + diag->dropped;
@@ -1194,7 +1186,7 @@ struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set
     if ((v = conf_map_get(root, "reroute_to")) != NULL) {
         const char *s;
         if (conf_get_str(v, &s, NULL, diag) == VIGIE_OK) {
-            p->reroute_to = find_upstream(p, s);
+            p->reroute_to = policy_upstream_find(p, s);
             if (p->reroute_to == NULL)
                 conf_diag(diag, v, "unknown upstream '%s'", s);
             else if (p->reroute_to->info.trust != POLICY_TRUST_INTERNAL)

@@ -129,7 +129,11 @@ int policy_identity_of(const struct policy *p, const char *caller_id, struct pol
 {
     const struct policy_caller *k = policy_caller_find(p, caller_id);
 
+    /* On failure *out is still a usable identity: that id with no group,
+     * which policy_decide refuses as an unknown caller. */
     memset(out, 0, sizeof(*out));
+    out->id = caller_id;
+    out->how = "unknown";
     if (k == NULL) {
         /* A header user nobody listed gets the user header's groups. */
         if (p->nheader_groups > 0 && strcmp(caller_id, "anonymous") != 0) {
@@ -150,6 +154,17 @@ int policy_identity_of(const struct policy *p, const char *caller_id, struct pol
     }
     identity_of(k, "listed", out);
     return 0;
+}
+
+const char *policy_first_model(const struct policy *p, const struct policy_identity *id)
+{
+    size_t i, j;
+
+    for (i = 0; i < p->nupstreams; i++)
+        for (j = 0; j < p->upstreams[i]->info.nmodels; j++)
+            if (policy_model_allowed(p, id, p->upstreams[i]->models[j]))
+                return p->upstreams[i]->models[j];
+    return NULL;
 }
 
 /* A group that says nothing about models or endpoints has the base's. */

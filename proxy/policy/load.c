@@ -1,42 +1,13 @@
 /* Policies from files: document, rule packs, credentials. */
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "detect/load.h"
 #include "policy/load.h"
 
-/* dir/rel, or rel itself when it is absolute. */
-static char *join(const char *dir, const char *rel)
-{
-    size_t a = strlen(dir), b = strlen(rel);
-    char *s;
-
-    if (rel[0] == '/' || a == 0)
-        return strdup(rel);
-    if ((s = malloc(a + b + 2)) == NULL)
-        return NULL;
-    memcpy(s, dir, a);
-    s[a] = '/';
-    memcpy(s + a + 1, rel, b + 1);
-    return s;
-}
-
-static char *dir_of(const char *path)
-{
-    char *copy = strdup(path), *d, *out;
-
-    if (copy == NULL)
-        return NULL;
-    d = dirname(copy);
-    out = strdup(d);
-    free(copy);
-    return out;
-}
-
 /* Reads a credential; trailing newlines (from `echo KEY > file`) are not part
  * of it. Returns VIGIE_OK with the value in out, or an error in err. */
-static int read_credential(const struct policy_upstream_info *u, const char *dir,
+static int read_credential(const struct policy_upstream_info *u, const char *policy_path,
                            struct vigie_buf *out, char *err, size_t errsz)
 {
     vigie_buf_init(out, 16384);
@@ -49,7 +20,7 @@ static int read_credential(const struct policy_upstream_info *u, const char *dir
         return vigie_buf_append(out, v, strlen(v));
     }
     if (u->cred_file != NULL) {
-        char *path = join(dir, u->cred_file);
+        char *path = vigie_path_beside(policy_path, u->cred_file);
         int rc;
         if (path == NULL)
             return VIGIE_ERR_NOMEM;
@@ -80,7 +51,7 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
     const char *paths[VIGIE_PACK_FILES_MAX];
     char *owned[VIGIE_PACK_FILES_MAX];
     size_t npaths = 0, i, before = diag->n + diag->dropped;
-    char err[512], *dir = NULL;
+    char err[512];
 
     memset(owned, 0, sizeof(owned));
     if (vigie_file_read(path, VIGIE_CONF_FILE_MAX, &buf, err, sizeof(err)) != VIGIE_OK) {
@@ -91,8 +62,6 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
     vigie_buf_free(&buf);
     if (doc == NULL)
         return NULL;
-    if ((dir = dir_of(path)) == NULL)
-        goto fail;
     root = conf_doc_root(doc);
     rules = (root != NULL && root->kind == CONF_MAP) ? conf_map_get(root, "rules") : NULL;
     if (rules == NULL) {
@@ -117,7 +86,7 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
             const char *s;
             if (conf_get_str(items[i], &s, NULL, diag) != VIGIE_OK)
                 goto fail;
-            if ((owned[npaths] = join(dir, s)) == NULL)
+            if ((owned[npaths] = vigie_path_beside(path, s)) == NULL)
                 goto fail;
             paths[npaths] = owned[npaths];
             npaths++;
@@ -137,7 +106,7 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
             policy_upstream_info(u, &info);
             if (info.cred_env == NULL && info.cred_file == NULL)
                 continue;
-            if (read_credential(&info, dir, &cred, err, sizeof(err)) != VIGIE_OK) {
+            if (read_credential(&info, path, &cred, err, sizeof(err)) != VIGIE_OK) {
                 vigie_diag_add(diag, info.where.file, info.where.line, info.where.col,
                                "upstream '%s': %s", info.name, err);
                 continue;
@@ -154,7 +123,6 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
 fail:
     for (i = 0; i < npaths; i++)
         free(owned[i]);
-    free(dir);
     detect_set_free(set);
     conf_doc_free(doc);
     return p;
@@ -163,7 +131,6 @@ fail:
 size_t policy_probe_credentials(const struct policy *p, struct vigie_diag *warn)
 {
     size_t i, missing = 0;
-    char *dir = dir_of(policy_file(p));
     char err[512];
 
     for (i = 0; i < policy_nupstreams(p); i++) {
@@ -172,7 +139,7 @@ size_t policy_probe_credentials(const struct policy *p, struct vigie_diag *warn)
         policy_upstream_info(policy_upstream_at(p, i), &info);
         if (info.cred_env == NULL && info.cred_file == NULL)
             continue;
-        if (read_credential(&info, dir ? dir : ".", &cred, err, sizeof(err)) != VIGIE_OK) {
+        if (read_credential(&info, policy_file(p), &cred, err, sizeof(err)) != VIGIE_OK) {
             vigie_diag_add(warn, info.where.file, info.where.line, info.where.col,
                            "upstream '%s': credential not available here: %s", info.name, err);
             missing++;
@@ -180,6 +147,5 @@ size_t policy_probe_credentials(const struct policy *p, struct vigie_diag *warn)
         }
         vigie_buf_free(&cred);
     }
-    free(dir);
     return missing;
 }

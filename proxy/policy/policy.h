@@ -240,7 +240,9 @@ struct policy_identity {
 };
 int policy_identify(const struct policy *p, const struct policy_who *who,
                     struct policy_identity *out);
-/* The identity of a listed caller by id, as a dry run uses it. -1 if unknown. */
+/* The identity of a listed caller by id (or an unlisted header user, or
+ * "anonymous"), as a dry run uses it. -1 if unknown; *out is then that id
+ * with no group, which policy_decide refuses as an unknown caller. */
 int policy_identity_of(const struct policy *p, const char *caller_id, struct policy_identity *out);
 
 /* Whether the identity may call this endpoint / use this model (a model is
@@ -249,6 +251,9 @@ int policy_endpoint_allowed(const struct policy *p, const struct policy_identity
                             enum policy_endpoint ep);
 int policy_model_allowed(const struct policy *p, const struct policy_identity *id,
                          const char *model);
+/* The first model (in upstream order) the identity may use; NULL if none.
+ * Dry runs and test cases that name no model use it. */
+const char *policy_first_model(const struct policy *p, const struct policy_identity *id);
 /* The upstream serving a model, NULL if none. */
 const struct policy_upstream *policy_model_upstream(const struct policy *p, const char *model);
 

@@ -123,6 +123,24 @@ static void test_array_grow(void)
     free(a.v);
 }
 
+static void test_path_beside(void)
+{
+    static const char *const cases[][3] = {
+        {"policies/customs.yaml", "../rules", "policies/../rules"},
+        {"customs.yaml", "../rules", "../rules"},
+        {"/etc/vigie/policy.yaml", "rules", "/etc/vigie/rules"},
+        {"/policy.yaml", "rules", "/rules"},
+        {"policies/customs.yaml", "/usr/share/vigie/rules", "/usr/share/vigie/rules"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *s = vigie_path_beside(cases[i][0], cases[i][1]);
+        T_EQ_STR(s, cases[i][2]);
+        free(s);
+    }
+}
+
 int main(void)
 {
     T_RUN(test_append_within_cap);
@@ -132,5 +150,6 @@ int main(void)
     T_RUN(test_diag_positions_and_cap);
     T_RUN(test_file_read_cap);
     T_RUN(test_array_grow);
+    T_RUN(test_path_beside);
     return T_DONE();
 }

@@ -1352,6 +1352,22 @@ static void test_shipped_customs_policy(void)
     who.api_key_len = strlen(who.api_key);
     T_EQ_INT(policy_identify(p, &who, &id), 0);
     T_EQ_STR(id.id, "chat-portal");
+    /* First model in upstream order: onprem's comes before cloud's. */
+    T_EQ_STR(policy_first_model(p, &id), "mistral-small-onprem");
+    {
+        /* Refused anonymous: -1, and an identity that decides as unknown. */
+        struct policy_identity anon;
+        const char *t = "bonjour";
+        struct policy_text tx = {t, strlen(t)};
+        struct policy_request req = {&anon, POLICY_EP_CHAT, "gpt-4o-mini", 7, 1, &tx, 1};
+        T_EQ_INT(policy_identity_of(p, "anonymous", &anon), -1);
+        T_EQ_STR(anon.id, "anonymous");
+        T_EQ_INT(anon.ngroups, 0);
+        T_ASSERT(policy_first_model(p, &anon) == NULL);
+        T_EQ_INT(policy_decide(ctx, p, &req, NULL, 0, &d), VIGIE_OK);
+        T_VERDICT(&d, POLICY_DENY, POLICY_WHY_UNKNOWN_CALLER);
+        policy_decision_fini(&d);
+    }
     {
         const char *t = "Écrire à jean.dupont@example.fr pour le dossier.";
         struct policy_text tx = {t, strlen(t)};
