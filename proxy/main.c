@@ -5,6 +5,7 @@
  *   vigie scan  --policy FILE [--as CALLER] [--model M] [--endpoint E] [--json]
  *   vigie check [-c FILE | --policy FILE]
  *   vigie test  FILE...
+ *   vigie serve [-c FILE] [--listen A:P]... [--upstream URL] [--policy FILE] ...
  *
  * Commands still to come (serve, report, verify) are named in DESIGN.md; each
  * arrives with the module it needs. Exit codes are in proxy/cli/cli.h.
@@ -20,6 +21,7 @@ void cli_usage(FILE *f)
             "usage: %s COMMAND [OPTIONS]\n"
             "\n"
             "commands:\n"
+            "  serve     run the gateway (no option: the demo; serve --help)\n"
             "  scan      read text on stdin, write it masked on stdout\n"
             "  check     validate a policy and its rule packs; print a summary\n"
             "  test      run policy test cases (YAML files)\n"
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "test") == 0)
         return cmd_test(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("vigie %s\n", VIGIE_VERSION);
         return 0;

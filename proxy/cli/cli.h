@@ -38,6 +38,7 @@ void cli_usage(FILE *f);
 int cmd_scan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 /* `vigie scan --policy`: the dry run (cmd_policy.c). */
 int cmd_scan_policy(const char *policy, const char *caller, const char *model,
                     const char *endpoint, int json, size_t max_input, const char *keyfile);

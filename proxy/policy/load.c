@@ -43,6 +43,12 @@ static int read_credential(const struct policy_upstream_info *u, const char *pol
 struct policy *policy_load_file(const char *path, const char *default_rules, unsigned flags,
                                 struct vigie_diag *diag)
 {
+    return policy_load_file_at(path, default_rules, flags, NULL, diag);
+}
+
+struct policy *policy_load_file_at(const char *path, const char *default_rules, unsigned flags,
+                                   const char *upstream_url, struct vigie_diag *diag)
+{
     struct vigie_buf buf;
     struct conf_doc *doc = NULL;
     struct detect_set *set = NULL;
@@ -98,13 +104,22 @@ struct policy *policy_load_file(const char *path, const char *default_rules, uns
     }
     p = policy_compile(doc, set, diag); /* takes set */
     set = NULL;
+    for (i = 0; p != NULL && upstream_url != NULL && i < policy_nupstreams(p); i++) {
+        struct policy_upstream *u = (struct policy_upstream *)policy_upstream_at(p, i);
+        if (policy_upstream_set_url(p, u, upstream_url) != VIGIE_OK) {
+            vigie_diag_add(diag, path, 0, 0, "out of memory");
+            policy_unref(p);
+            p = NULL;
+        }
+    }
     if (p != NULL && (flags & POLICY_LOAD_CREDENTIALS)) {
         for (i = 0; i < policy_nupstreams(p); i++) {
             struct policy_upstream *u = (struct policy_upstream *)policy_upstream_at(p, i);
             struct policy_upstream_info info;
             struct vigie_buf cred;
             policy_upstream_info(u, &info);
-            if (info.cred_env == NULL && info.cred_file == NULL)
+            if ((info.cred_env == NULL && info.cred_file == NULL) ||
+                strncmp(info.url, "builtin:", 8) == 0)
                 continue;
             if (read_credential(&info, path, &cred, err, sizeof(err)) != VIGIE_OK) {
                 vigie_diag_add(diag, info.where.file, info.where.line, info.where.col,

@@ -21,6 +21,12 @@
 struct policy *policy_load_file(const char *path, const char *default_rules, unsigned flags,
                                 struct vigie_diag *diag);
 
+/* The same, with every upstream pointed at upstream_url when it is not NULL
+ * (`vigie serve --upstream URL`, the demo). Upstreams whose URL is then a
+ * builtin: model need no credential, so none is read for them. */
+struct policy *policy_load_file_at(const char *path, const char *default_rules, unsigned flags,
+                                   const char *upstream_url, struct vigie_diag *diag);
+
 /* Lists, as "FILE:LINE:COL: message" lines in warn, every credential that
  * could not be read now (for `vigie check`, which does not need them).
  * Returns how many are missing. */

@@ -120,6 +120,9 @@ struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set
 /* Credentials are secrets: the file side reads them and hands them over.
  * Copies value (wiped on free). Returns VIGIE_OK or VIGIE_ERR_NOMEM. */
 int policy_upstream_set_credential(struct policy_upstream *u, const char *value, size_t len);
+/* Points an upstream at another URL (`vigie serve --upstream`, the demo's
+ * builtin:echo). The URL is copied into the policy; the caller checked it. */
+int policy_upstream_set_url(struct policy *p, struct policy_upstream *u, const char *url);
 
 void policy_ref(struct policy *p);
 /* Drops a reference; the last one frees the policy (credentials wiped). NULL is fine. */

@@ -40,6 +40,16 @@ void policy_unref(struct policy *p)
     free(p);
 }
 
+int policy_upstream_set_url(struct policy *p, struct policy_upstream *u, const char *url)
+{
+    char *d = policy_strdup(p, url, strlen(url));
+
+    if (d == NULL)
+        return VIGIE_ERR_NOMEM;
+    u->info.url = d;
+    return VIGIE_OK;
+}
+
 int policy_upstream_set_credential(struct policy_upstream *u, const char *value, size_t len)
 {
     char *c = malloc(len + 1);

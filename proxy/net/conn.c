@@ -1,0 +1,1192 @@
+/*
+ * A client connection and the exchanges it carries, one at a time.
+ *
+ * The whole request is read before anything is sent upstream (nginx's
+ * "read the whole body, then start the upstream"): the body is inspected as a
+ * whole, and a refused request never costs the model a byte. The answer then
+ * flows back as it comes: a streamed answer event by event through the
+ * pseudonym-restoring filter, a non-streamed one restored as a whole.
+ *
+ * Connection states (struct gw_conn.state):
+ *
+ *   IDLE --byte--> HEAD --head ok--> BODY --complete--> UPSTREAM --answer head--> RESPONDING
+ *    ^                |                |                   |                          |
+ *    |                +-- refused -----+--> CLOSING <------+--- failed / close -------+
+ *    +------------------------------ keep-alive: answer complete ---------------------+
+ *
+ * Pipelined bytes wait in the input buffer (bounded by the read watermark)
+ * until the exchange in progress ends; they are never parsed ahead of it.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent_ssl.h>
+
+#include "net/echo.h"
+#include "net/gw.h"
+#include "net/log.h"
+#include "net/tls.h"
+
+#define CONN_OUT_HIGH (1u << 20) /* client output buffered before the model is paused */
+
+enum conn_state {
+    CS_IDLE = 0,       /* 0: between requests (keep-alive) or before the first */
+    CS_HEAD = 1,       /* 1: request head arriving */
+    CS_BODY = 2,       /* 2: request body arriving */
+    CS_UPSTREAM = 3,   /* 3: decided and sent; no answer byte to the client yet */
+    CS_RESPONDING = 4, /* 4: answer head sent; body flowing */
+    CS_CLOSING = 5,    /* 5: last bytes flushing, then close */
+};
+
+enum resp_mode {
+    RM_BUFFER = 0, /* whole answer read, restored, sent with Content-Length */
+    RM_SSE = 1,    /* text/event-stream, filtered event by event, chunked */
+    RM_NDJSON = 2, /* application/x-ndjson, line by line, chunked */
+};
+
+struct gw_conn {
+    unsigned magic;
+    struct gw_worker *w;
+    struct bufferevent *bev;
+    struct event *timer;
+    struct event *resume; /* parse pipelined bytes after an exchange, without recursion */
+    enum conn_state state;
+    struct gw_conn *prev, *next;
+    char peer[64];
+    int tls;
+    int subject_known;
+    char subject[512];
+    unsigned served;
+    int close_after;
+    struct http_parser req;
+
+    /* ---- the exchange in progress ---- */
+    char id[17];
+    uint64_t t0, t_body_done, t_up_sent, t_up_done;
+    struct gw_snap *snap;
+    struct policy_identity who;
+    int who_ok;
+    int ep; /* enum policy_endpoint, -1 unknown */
+    const char *lang;
+    struct vigie_buf body;
+    size_t body_max;
+    struct api_body *api;      /* the request: the decision's strings point into it */
+    struct api_body *api_resp; /* a non-streamed answer */
+    struct policy_decision d;
+    int d_inited;
+    const char *decision; /* for logs and metrics */
+    const struct gw_upstream *up;
+    struct gw_upconn *uc;
+    int status;
+    const char *code;
+    enum resp_mode mode;
+    struct api_stream *flt;
+    struct vigie_buf resp;
+    struct vigie_buf out;
+    char ctype[128];
+    int head_sent;
+    uint64_t bytes_in, bytes_out;
+    struct api_usage usage;
+};
+
+static void process_input(struct gw_conn *c);
+static void exchange_end(struct gw_conn *c, int close);
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static void arm(struct gw_conn *c, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(c->timer, &tv);
+}
+
+static void conn_free(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+
+    gw_upstream_cancel(c->uc);
+    c->uc = NULL;
+    if (c->bev != NULL) {
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        if (ssl != NULL)
+            SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+        bufferevent_free(c->bev);
+    }
+    if (c->timer != NULL)
+        event_free(c->timer);
+    if (c->resume != NULL)
+        event_free(c->resume);
+    http_parser_fini(&c->req);
+    vigie_buf_free(&c->body);
+    vigie_buf_free(&c->resp);
+    vigie_buf_free(&c->out);
+    api_body_free(c->api);
+    api_body_free(c->api_resp);
+    api_stream_free(c->flt);
+    if (c->d_inited)
+        policy_decision_fini(&c->d);
+    gw_snap_unref(c->snap);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->magic = 0;
+    free(c);
+    gw_worker_conn_closed(w);
+}
+
+static int out_write(struct gw_conn *c, const void *p, size_t n)
+{
+    c->bytes_out += n;
+    return bufferevent_write(c->bev, p, n);
+}
+
+/* Head of an answer vigie writes itself. */
+static void write_head(struct gw_conn *c, int status, const char *ctype, uint64_t length,
+                       int close)
+{
+    char h[768];
+    int n;
+
+    n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
+    if (ctype != NULL && ctype[0] != '\0')
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\n", ctype);
+    if (length == HTTP_LENGTH_NONE)
+        n += snprintf(h + n, sizeof(h) - (size_t)n,
+                      "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n");
+    else
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %llu\r\n",
+                      (unsigned long long)length);
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "x-request-id: %s\r\n", c->id);
+    if (c->decision != NULL && status < 400 &&
+        (strcmp(c->decision, "allow") == 0 || strcmp(c->decision, "mask") == 0 ||
+         strcmp(c->decision, "reroute") == 0))
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "x-vigie-decision: %s\r\n", c->decision);
+    if (close)
+        n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
+    n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
+    VIGIE_ASSERT(n > 0 && (size_t)n < sizeof(h));
+    out_write(c, h, (size_t)n);
+    c->head_sent = 1;
+    c->status = status;
+}
+
+/* A refusal or failure in OpenAI's error shape; ends the exchange. */
+static void respond_error(struct gw_conn *c, int status, const char *type, const char *code,
+                          const char *message, int close)
+{
+    struct vigie_buf b;
+
+    vigie_buf_init(&b, 8192);
+    if (vigie_buf_append(&b, "{\"error\":{\"message\":", 20) != VIGIE_OK ||
+        vigie_buf_json_str(&b, message, strlen(message)) != VIGIE_OK ||
+        vigie_buf_append(&b, ",\"type\":", 8) != VIGIE_OK ||
+        vigie_buf_json_str(&b, type, strlen(type)) != VIGIE_OK ||
+        vigie_buf_append(&b, ",\"code\":", 8) != VIGIE_OK ||
+        vigie_buf_json_str(&b, code, strlen(code)) != VIGIE_OK ||
+        vigie_buf_append(&b, "}}\n", 3) != VIGIE_OK) {
+        close = 1;
+        vigie_buf_init(&b, 64);
+        vigie_buf_append(&b, "{\"error\":{\"message\":\"internal\"}}\n", 33);
+    }
+    c->code = code;
+    if (c->decision == NULL)
+        c->decision = "none";
+    write_head(c, status, "application/json", b.len, close);
+    out_write(c, b.data, b.len);
+    vigie_buf_free(&b);
+    exchange_end(c, close);
+}
+
+static const char *why_code(enum policy_why why)
+{
+    return policy_why_name(why);
+}
+
+static int why_status(enum policy_why why)
+{
+    switch (why) {
+    case POLICY_WHY_UNKNOWN_CALLER: return 401;
+    case POLICY_WHY_ENDPOINT:
+    case POLICY_WHY_MODEL:
+    case POLICY_WHY_BLOCKED:
+    case POLICY_WHY_RESTRICTED: return 403;
+    case POLICY_WHY_BODY: return 413;
+    case POLICY_WHY_MESSAGES: return 400;
+    case POLICY_WHY_BUDGET:
+    case POLICY_WHY_DETECTOR: return 422;
+    default: return 500;
+    }
+}
+
+static void respond_policy(struct gw_conn *c, enum policy_why why, int close)
+{
+    const char *msg = policy_message(c->snap->policy, why, c->lang);
+    int status = why_status(why);
+
+    respond_error(c, status, status >= 500 ? "server_error" : "policy_error", why_code(why),
+                  msg != NULL ? msg : policy_why_name(why), close);
+}
+
+/* ---- logs and metrics of one exchange ----------------------------------------- */
+
+static void account(struct gw_conn *c)
+{
+    uint64_t now = gw_now_ns();
+    double total = (double)(now - c->t0) / 1e9;
+    double inspect = c->d_inited ? (double)c->d.inspect_ns / 1e9 : -1.0;
+    double upstream = 0, added;
+    const char *upname = c->up != NULL ? c->up->name : "none";
+    size_t i;
+
+    if (c->t_up_sent != 0 && c->t_up_done >= c->t_up_sent)
+        upstream = (double)(c->t_up_done - c->t_up_sent) / 1e9;
+    added = total - upstream;
+    if (added < 0)
+        added = 0;
+    metrics_request(c->w->metrics, c->status, c->decision != NULL ? c->decision : "none",
+                    upname, total, inspect, added);
+    if (c->d_inited) {
+        for (i = 0; i < c->d.nhits; i++)
+            metrics_finding(c->w->metrics, detect_rule_category(c->d.hits[i].rule),
+                            policy_action_name(c->d.hits[i].applied), 1);
+    }
+    if (vlog_enabled(VLOG_INFO)) {
+        struct vlog_rec r;
+        struct vigie_buf f;
+        vlog_begin(&r, VLOG_INFO, "request");
+        vlog_str(&r, "id", c->id);
+        vlog_str(&r, "peer", c->peer);
+        if (c->who_ok) {
+            vlog_str(&r, "caller", c->who.id);
+            vigie_buf_init(&f, 2048);
+            vigie_buf_appendc(&f, '[');
+            for (i = 0; i < c->who.ngroups; i++) {
+                const char *g = policy_group_name(c->who.groups[i]);
+                if (i > 0)
+                    vigie_buf_appendc(&f, ',');
+                vigie_buf_json_str(&f, g, strlen(g));
+            }
+            if (vigie_buf_appendc(&f, ']') == VIGIE_OK)
+                vlog_raw(&r, "groups", f.data);
+            vigie_buf_free(&f);
+        }
+        if (c->ep >= 0)
+            vlog_str(&r, "endpoint", policy_endpoint_name((enum policy_endpoint)c->ep));
+        if (c->d_inited && c->d.model != NULL)
+            vlog_str(&r, "model", c->d.model);
+        vlog_str(&r, "upstream", upname);
+        vlog_str(&r, "decision", c->decision != NULL ? c->decision : "none");
+        vlog_int(&r, "status", c->status);
+        if (c->code != NULL)
+            vlog_str(&r, "code", c->code);
+        if (c->d_inited && c->d.nhits > 0) {
+            /* rule id -> count, never a value */
+            vigie_buf_init(&f, 3000);
+            vigie_buf_appendc(&f, '{');
+            for (i = 0; i < c->d.nhits; i++) {
+                const struct detect_rule *rule = c->d.hits[i].rule;
+                size_t j, n = 0;
+                int seen = 0;
+                for (j = 0; j < i && !seen; j++)
+                    seen = c->d.hits[j].rule == rule;
+                if (seen)
+                    continue;
+                for (j = i; j < c->d.nhits; j++)
+                    n += c->d.hits[j].rule == rule;
+                if (f.len > 1)
+                    vigie_buf_appendc(&f, ',');
+                vigie_buf_json_str(&f, detect_rule_id(rule), strlen(detect_rule_id(rule)));
+                vigie_buf_printf(&f, ":%zu", n);
+            }
+            if (vigie_buf_appendc(&f, '}') == VIGIE_OK)
+                vlog_raw(&r, "findings", f.data);
+            vigie_buf_free(&f);
+        }
+        if (c->usage.present) {
+            vlog_int(&r, "tokens_in", c->usage.prompt_tokens);
+            vlog_int(&r, "tokens_out", c->usage.completion_tokens);
+        }
+        vlog_uint(&r, "bytes_in", c->bytes_in);
+        vlog_uint(&r, "bytes_out", c->bytes_out);
+        vlog_double(&r, "ms", total * 1000, 3);
+        if (inspect >= 0)
+            vlog_double(&r, "inspect_ms", inspect * 1000, 3);
+        vlog_double(&r, "added_ms", added * 1000, 3);
+        vlog_end(&r);
+    }
+}
+
+/* Frees what one exchange held (prompt bytes wiped) and readies the next. */
+static void exchange_reset(struct gw_conn *c)
+{
+    gw_upstream_cancel(c->uc);
+    c->uc = NULL;
+    vigie_buf_reset(&c->body);
+    vigie_buf_free(&c->resp);
+    vigie_buf_free(&c->out);
+    api_body_free(c->api);
+    c->api = NULL;
+    api_body_free(c->api_resp);
+    c->api_resp = NULL;
+    api_stream_free(c->flt);
+    c->flt = NULL;
+    if (c->d_inited)
+        policy_decision_fini(&c->d);
+    c->d_inited = 0;
+    gw_snap_unref(c->snap);
+    c->snap = NULL;
+    memset(&c->who, 0, sizeof(c->who));
+    c->who_ok = 0;
+    c->ep = -1;
+    c->decision = NULL;
+    c->up = NULL;
+    c->status = 0;
+    c->code = NULL;
+    c->mode = RM_BUFFER;
+    c->head_sent = 0;
+    c->bytes_in = c->bytes_out = 0;
+    c->t_body_done = c->t_up_sent = c->t_up_done = 0;
+    memset(&c->usage, 0, sizeof(c->usage));
+}
+
+static void exchange_end(struct gw_conn *c, int close)
+{
+    account(c);
+    c->served++;
+    if (!close && (c->close_after || c->w->draining ||
+                   !(http_parser_flags(&c->req) & HTTP_F_KEEP_ALIVE)))
+        close = 1;
+    exchange_reset(c);
+    if (close) {
+        c->state = CS_CLOSING;
+        evtimer_del(c->timer);
+        bufferevent_disable(c->bev, EV_READ);
+        arm(c, 5000); /* bounded flush of the last bytes */
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            event_active(c->resume, EV_TIMEOUT, 0);
+        return;
+    }
+    http_parser_reset(&c->req);
+    c->state = CS_IDLE;
+    arm(c, c->w->cfg->t.keepalive_ms);
+    bufferevent_enable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+/* ---- the answer ------------------------------------------------------------------ */
+
+static int write_chunk(struct gw_conn *c, const char *p, size_t n)
+{
+    char h[24];
+    int k;
+
+    if (n == 0)
+        return 0;
+    k = snprintf(h, sizeof(h), "%zx\r\n", n);
+    if (out_write(c, h, (size_t)k) != 0 || out_write(c, p, n) != 0 ||
+        out_write(c, "\r\n", 2) != 0)
+        return -1;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH && c->uc != NULL)
+        gw_upstream_pause(c->uc, 1);
+    return 0;
+}
+
+static void on_up_head(void *arg, struct http_parser *p)
+{
+    struct gw_conn *c = arg;
+    size_t len = 0;
+    const char *ct = http_parser_get(p, "content-type", &len);
+    int status = http_parser_status(p);
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    c->t_up_done = gw_now_ns(); /* moved on by every later byte */
+    c->ctype[0] = '\0';
+    if (ct != NULL && len < sizeof(c->ctype)) {
+        memcpy(c->ctype, ct, len);
+        c->ctype[len] = '\0';
+    }
+    c->status = status;
+    if (status >= 200 && status < 300 && strncasecmp(c->ctype, "text/event-stream", 17) == 0)
+        c->mode = RM_SSE;
+    else if (status >= 200 && status < 300 &&
+             strncasecmp(c->ctype, "application/x-ndjson", 20) == 0)
+        c->mode = RM_NDJSON;
+    else
+        c->mode = RM_BUFFER;
+    if (c->mode != RM_BUFFER) {
+        struct api_limits lim;
+        api_limits_default(&lim);
+        c->flt = c->mode == RM_SSE ? api_sse_new(c->d.map, &lim) : api_ndjson_new(c->d.map, &lim);
+        vigie_buf_init(&c->out, VIGIE_API_EVENT_MAX * 2u);
+        if (c->flt == NULL) {
+            c->mode = RM_BUFFER; /* on_body refuses it: nothing unfiltered goes out */
+            c->status = 0;
+            return;
+        }
+        write_head(c, status, c->ctype, HTTP_LENGTH_NONE, c->close_after);
+        c->state = CS_RESPONDING;
+    } else {
+        vigie_buf_init(&c->resp, VIGIE_API_OUT_MAX);
+    }
+}
+
+static int on_up_body(void *arg, const char *data, size_t len)
+{
+    struct gw_conn *c = arg;
+    struct api_error err;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    c->t_up_done = gw_now_ns();
+    if (c->mode == RM_BUFFER) {
+        if (c->status == 0 || vigie_buf_append(&c->resp, data, len) != VIGIE_OK) {
+            gw_upstream_cancel(c->uc);
+            c->uc = NULL;
+            respond_error(c, 502, "upstream_error", "upstream_too_big",
+                          "the model's answer is larger than the gateway accepts", 1);
+            return -1;
+        }
+        return 0;
+    }
+    vigie_buf_reset(&c->out);
+    if (api_stream_feed(c->flt, data, len, &c->out, &err) != VIGIE_OK) {
+        /* An event we cannot filter is never passed on: cut the stream. */
+        vigie_buf_init(&c->out, VIGIE_API_EVENT_MAX * 2u);
+        gw_upstream_cancel(c->uc);
+        c->uc = NULL;
+        c->code = "upstream_event";
+        exchange_end(c, 1);
+        return -1;
+    }
+    if (write_chunk(c, c->out.data, c->out.len) != 0) {
+        gw_upstream_cancel(c->uc);
+        c->uc = NULL;
+        exchange_end(c, 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Restores pseudonyms in a non-streamed JSON answer and applies the answer
+ * clauses. Returns 0 with the bytes to send in *out (pointing at resp or
+ * c->out), or an HTTP status to refuse with. */
+static int finish_buffered(struct gw_conn *c, const char **out, size_t *outlen)
+{
+    struct api_limits lim;
+    struct api_error err;
+    size_t i, n;
+    int changed = 0;
+
+    *out = c->resp.data != NULL ? c->resp.data : "";
+    *outlen = c->resp.len;
+    if (c->status < 200 || c->status >= 300 || c->ep == POLICY_EP_EMBEDDINGS ||
+        strncasecmp(c->ctype, "application/json", 16) != 0)
+        return 0;
+    api_limits_default(&lim);
+    api_body_free(c->api_resp);
+    c->api_resp = NULL;
+    if (api_response_parse((enum policy_endpoint)c->ep, *out, *outlen, &lim, &c->api_resp, &err) !=
+        VIGIE_OK)
+        return 0; /* not an answer we know: nothing to restore, passed as it came */
+    api_body_usage(c->api_resp, &c->usage);
+    if (c->d.map != NULL && api_body_restore(c->api_resp, c->d.map) != VIGIE_OK)
+        return 502;
+    /* Answer clauses (mask, block) on the restored texts. */
+    n = api_body_ntexts(c->api_resp);
+    for (i = 0; i < n; i++) {
+        const struct policy_text *t = &api_body_texts(c->api_resp)[i];
+        struct vigie_buf fb;
+        int ch = 0, blocked = 0;
+        vigie_buf_init(&fb, VIGIE_API_OUT_MAX);
+        if (policy_filter_response(c->w->pctx, c->snap->policy, &c->who, t->s, t->len, &fb,
+                                   &ch, &blocked) != VIGIE_OK) {
+            vigie_buf_free(&fb);
+            return 422;
+        }
+        if (blocked) {
+            vigie_buf_free(&fb);
+            return 403;
+        }
+        if (ch && api_body_set_text(c->api_resp, i, fb.data, fb.len) != VIGIE_OK) {
+            vigie_buf_free(&fb);
+            return 500;
+        }
+        changed |= ch;
+        vigie_buf_free(&fb);
+    }
+    (void)changed;
+    if (!api_body_changed(c->api_resp))
+        return 0;
+    vigie_buf_init(&c->out, VIGIE_API_OUT_MAX);
+    if (api_body_write(c->api_resp, &c->out, &err) != VIGIE_OK)
+        return 502;
+    *out = c->out.data;
+    *outlen = c->out.len;
+    return 0;
+}
+
+static void on_up_done(void *arg)
+{
+    struct gw_conn *c = arg;
+    struct api_error err;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    c->uc = NULL;
+    c->t_up_done = gw_now_ns();
+    if (c->mode == RM_BUFFER) {
+        const char *body;
+        size_t len;
+        int rc = finish_buffered(c, &body, &len);
+        if (rc == 403) {
+            respond_policy(c, POLICY_WHY_BLOCKED, 0);
+            return;
+        }
+        if (rc != 0) {
+            respond_error(c, rc, "server_error", rc == 422 ? "detector" : "answer",
+                          "the model's answer could not be checked", 0);
+            return;
+        }
+        write_head(c, c->status, c->ctype, len, c->close_after);
+        out_write(c, body, len);
+        exchange_end(c, 0);
+        return;
+    }
+    vigie_buf_reset(&c->out);
+    if (api_stream_finish(c->flt, &c->out, &err) != VIGIE_OK) {
+        exchange_end(c, 1);
+        return;
+    }
+    api_stream_usage(c->flt, &c->usage);
+    if (write_chunk(c, c->out.data, c->out.len) != 0) {
+        exchange_end(c, 1);
+        return;
+    }
+    out_write(c, "0\r\n\r\n", 5);
+    exchange_end(c, 0);
+}
+
+static void on_up_error(void *arg, int status, const char *code, int got_bytes)
+{
+    struct gw_conn *c = arg;
+    static const struct {
+        const char *code, *msg;
+    } msgs[] = {
+        {"upstream_connect", "the model could not be reached"},
+        {"upstream_tls", "the model's TLS certificate did not verify"},
+        {"upstream_timeout", "the model did not answer in time"},
+        {"upstream_framing", "the model's answer was malformed"},
+        {"upstream_truncated", "the model's answer was cut short"},
+        {"upstream_closed", "the model closed the connection without answering"},
+    };
+    const char *msg = "the model failed";
+    size_t i;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    c->uc = NULL;
+    c->t_up_done = gw_now_ns();
+    for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
+        if (strcmp(msgs[i].code, code) == 0)
+            msg = msgs[i].msg;
+    (void)got_bytes;
+    if (c->head_sent) {
+        /* Mid-stream: the client sees the chunked body end without its last
+         * chunk, which every HTTP client reports as an error. */
+        c->code = code;
+        exchange_end(c, 1);
+        return;
+    }
+    respond_error(c, status, "upstream_error", code, msg, 0);
+}
+
+static const struct gw_up_events up_events = {on_up_head, on_up_body, on_up_done, on_up_error};
+
+/* ---- deciding ----------------------------------------------------------------------- */
+
+static void answer_models(struct gw_conn *c)
+{
+    const struct policy *p = c->snap->policy;
+    struct vigie_buf b;
+    size_t i, j;
+    int first = 1;
+
+    vigie_buf_init(&b, 1u << 20);
+    vigie_buf_printf(&b, "{\"object\":\"list\",\"data\":[");
+    for (i = 0; i < policy_nupstreams(p); i++) {
+        struct policy_upstream_info ui;
+        policy_upstream_info(policy_upstream_at(p, i), &ui);
+        for (j = 0; j < ui.nmodels; j++) {
+            if (!policy_model_allowed(p, &c->who, ui.models[j]))
+                continue;
+            vigie_buf_printf(&b, "%s{\"id\":", first ? "" : ",");
+            vigie_buf_json_str(&b, ui.models[j], strlen(ui.models[j]));
+            vigie_buf_printf(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+            vigie_buf_json_str(&b, ui.name, strlen(ui.name));
+            vigie_buf_appendc(&b, '}');
+            first = 0;
+        }
+    }
+    if (vigie_buf_printf(&b, "]}\n") != VIGIE_OK) {
+        respond_error(c, 500, "server_error", "internal", "out of memory", 1);
+        return;
+    }
+    c->decision = "allow";
+    write_head(c, 200, "application/json", b.len, c->close_after);
+    out_write(c, b.data, b.len);
+    vigie_buf_free(&b);
+    exchange_end(c, 0);
+}
+
+static const struct gw_upstream *runtime_upstream(const struct gw_snap *s,
+                                                  const struct policy_upstream *pu)
+{
+    size_t i;
+
+    for (i = 0; i < s->nups; i++)
+        if (s->ups[i].pu == pu)
+            return &s->ups[i];
+    return NULL;
+}
+
+/* Answers through the echo model, in-process, as if it were an upstream. */
+static void send_echo(struct gw_conn *c, const char *body, size_t len)
+{
+    struct echo_reply er;
+    struct http_parser fake;
+
+    memset(&er, 0, sizeof(er));
+    if (echo_reply((enum policy_endpoint)c->ep, body, len, &er) != VIGIE_OK) {
+        echo_reply_free(&er);
+        respond_error(c, 500, "server_error", "internal", "the echo model failed", 0);
+        return;
+    }
+    c->t_up_sent = gw_now_ns();
+    /* The echo's head goes through the same path as a model's: a parsed
+     * response head. */
+    {
+        struct vigie_buf h;
+        size_t used;
+        vigie_buf_init(&h, 512);
+        vigie_buf_printf(&h, "HTTP/1.1 %d OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                         er.status, er.content_type, er.body.len);
+        http_parser_init(&fake, HTTP_RESPONSE, NULL);
+        if (h.data == NULL || http_parse(&fake, h.data, h.len, &used) != HTTP_HEAD_DONE) {
+            vigie_buf_free(&h);
+            http_parser_fini(&fake);
+            echo_reply_free(&er);
+            respond_error(c, 500, "server_error", "internal", "the echo model failed", 0);
+            return;
+        }
+        vigie_buf_free(&h);
+    }
+    on_up_head(c, &fake);
+    http_parser_fini(&fake);
+    if (on_up_body(c, er.body.data != NULL ? er.body.data : "", er.body.len) == 0)
+        on_up_done(c);
+    echo_reply_free(&er);
+}
+
+static void decide_and_forward(struct gw_conn *c)
+{
+    const struct policy *p = c->snap->policy;
+    struct api_limits lim;
+    struct api_error err;
+    struct api_request_info info;
+    struct policy_request req;
+    struct vigie_buf fwd, upreq;
+    const char *body;
+    size_t blen;
+    int rc;
+
+    if (c->ep == POLICY_EP_MODELS) {
+        answer_models(c);
+        return;
+    }
+    api_limits_default(&lim);
+    lim.body_max = c->body_max;
+    rc = api_request_parse((enum policy_endpoint)c->ep, c->body.data != NULL ? c->body.data : "",
+                           c->body.len, &lim, &c->api, &err);
+    if (rc != VIGIE_OK) {
+        int st = api_why_status(err.why);
+        respond_error(c, st, st >= 500 ? "server_error" : "invalid_request_error",
+                      api_why_name(err.why), err.msg, 0);
+        return;
+    }
+    api_body_request_info(c->api, &info);
+    memset(&req, 0, sizeof(req));
+    req.who = &c->who;
+    req.endpoint = (enum policy_endpoint)c->ep;
+    req.model = info.model;
+    req.body_len = c->body.len;
+    req.nmessages = info.nmessages;
+    req.texts = api_body_texts(c->api);
+    req.ntexts = api_body_ntexts(c->api);
+    policy_decision_init(&c->d);
+    c->d_inited = 1;
+    rc = policy_decide(c->w->pctx, p, &req, c->snap->key, c->snap->keylen, &c->d);
+    c->decision = policy_verdict_name(c->d.verdict);
+    if (rc != VIGIE_OK || c->d.verdict == POLICY_ERROR) {
+        respond_policy(c, rc != VIGIE_OK ? POLICY_WHY_INTERNAL : c->d.why, 0);
+        return;
+    }
+    if (c->d.verdict == POLICY_BLOCK || c->d.verdict == POLICY_DENY) {
+        respond_policy(c, c->d.why, 0);
+        return;
+    }
+    if ((c->up = runtime_upstream(c->snap, c->d.upstream)) == NULL) {
+        respond_policy(c, POLICY_WHY_INTERNAL, 0);
+        return;
+    }
+    /* The body that leaves: the original bytes, or the rewrite spliced in. */
+    body = c->body.data != NULL ? c->body.data : "";
+    blen = c->body.len;
+    vigie_buf_init(&fwd, VIGIE_API_OUT_MAX);
+    if (c->d.changed &&
+        api_body_apply(c->api, c->d.out, c->d.out_changed, c->d.ntexts) != VIGIE_OK) {
+        respond_policy(c, POLICY_WHY_INTERNAL, 0);
+        return;
+    }
+    if (c->d.model != NULL && (info.model == NULL || strcmp(c->d.model, info.model) != 0) &&
+        api_request_set_model(c->api, c->d.model) != VIGIE_OK) {
+        respond_policy(c, POLICY_WHY_INTERNAL, 0);
+        return;
+    }
+    if (api_body_changed(c->api)) {
+        if (api_body_write(c->api, &fwd, &err) != VIGIE_OK) {
+            vigie_buf_free(&fwd);
+            respond_error(c, api_why_status(err.why), "server_error", api_why_name(err.why),
+                          err.msg, 0);
+            return;
+        }
+        body = fwd.data;
+        blen = fwd.len;
+    }
+    if (c->up->kind == GW_UP_ECHO) {
+        c->state = CS_UPSTREAM;
+        send_echo(c, body, blen);
+        vigie_buf_free(&fwd);
+        return;
+    }
+    {
+        static const char *const drop[] = {"authorization", "x-api-key", "cookie", NULL};
+        const char *dropu[5];
+        struct http_forward fw;
+        char target[1024];
+        size_t tlen;
+        const char *t = http_parser_target(&c->req, &tlen);
+        const char *uh = policy_user_header(p);
+        size_t k = 0;
+        for (k = 0; drop[k] != NULL; k++)
+            dropu[k] = drop[k];
+        if (uh != NULL)
+            dropu[k++] = uh;
+        dropu[k] = NULL;
+        if (snprintf(target, sizeof(target), "%s%.*s", c->up->prefix, (int)tlen, t) >=
+            (int)sizeof(target)) {
+            vigie_buf_free(&fwd);
+            respond_error(c, 414, "invalid_request_error", "target", "target too long", 1);
+            return;
+        }
+        memset(&fw, 0, sizeof(fw));
+        fw.host = c->up->hostport;
+        fw.target = target;
+        fw.client_addr = c->peer;
+        fw.drop = dropu;
+        fw.add = c->up->cred_value != NULL ? &c->up->cred : NULL;
+        fw.n_add = c->up->cred_value != NULL ? 1 : 0;
+        fw.body = body;
+        fw.body_len = blen;
+        vigie_buf_init(&upreq, VIGIE_API_OUT_MAX + 64u * 1024);
+        if (http_write_request(&c->req, &fw, &upreq) != VIGIE_OK) {
+            vigie_buf_free(&fwd);
+            respond_policy(c, POLICY_WHY_INTERNAL, 0);
+            return;
+        }
+        vigie_buf_free(&fwd);
+        c->state = CS_UPSTREAM;
+        c->t_up_sent = gw_now_ns();
+        c->uc = gw_upstream_send(c->w, c->up, &upreq, 0, &up_events, c);
+    }
+}
+
+/* ---- the request head --------------------------------------------------------------- */
+
+static void read_identity(struct gw_conn *c, struct policy_who *who, char *key, size_t keysz)
+{
+    size_t len;
+    const char *v;
+    const char *uh;
+
+    memset(who, 0, sizeof(*who));
+    who->peer = c->peer;
+    if ((v = http_parser_get(&c->req, "authorization", &len)) != NULL && len > 7 &&
+        strncasecmp(v, "Bearer ", 7) == 0 && len - 7 < keysz) {
+        memcpy(key, v + 7, len - 7);
+        key[len - 7] = '\0';
+        who->api_key = key;
+        who->api_key_len = len - 7;
+    } else if ((v = http_parser_get(&c->req, "x-api-key", &len)) != NULL && len < keysz) {
+        memcpy(key, v, len);
+        key[len] = '\0';
+        who->api_key = key;
+        who->api_key_len = len;
+    }
+    if (c->tls && !c->subject_known) {
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        c->subject_known = 1;
+        if (ssl == NULL || tls_peer_subject(ssl, c->subject, sizeof(c->subject)) != 1)
+            c->subject[0] = '\0';
+    }
+    if (c->subject[0] != '\0')
+        who->cert_subject = c->subject;
+    uh = policy_user_header(c->snap->policy);
+    if (uh != NULL && (v = http_parser_get(&c->req, uh, &len)) != NULL) {
+        /* parser values are NUL-free; copy to terminate */
+        static __thread char user[256];
+        if (len < sizeof(user)) {
+            memcpy(user, v, len);
+            user[len] = '\0';
+            who->user = user;
+        }
+    }
+}
+
+static int route(const char *t, size_t len)
+{
+    static const struct {
+        const char *path;
+        int ep;
+    } routes[] = {{"/v1/chat/completions", POLICY_EP_CHAT},
+                  {"/v1/completions", POLICY_EP_COMPLETIONS},
+                  {"/v1/embeddings", POLICY_EP_EMBEDDINGS},
+                  {"/v1/models", POLICY_EP_MODELS}};
+    size_t i, plen = len;
+    const char *q = memchr(t, '?', len);
+
+    if (q != NULL)
+        plen = (size_t)(q - t);
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strlen(routes[i].path) == plen && memcmp(routes[i].path, t, plen) == 0)
+            return routes[i].ep;
+    return -1;
+}
+
+/* The head is complete and valid: route, identify, check what can be checked
+ * before the body. Returns 0 to read the body, -1 when refused (answered). */
+static int on_head(struct gw_conn *c)
+{
+    size_t len;
+    const char *t = http_parser_target(&c->req, &len);
+    const char *al;
+    enum http_method m = http_parser_method(&c->req);
+    struct policy_who who;
+    char key[512];
+    struct policy_limits lim;
+    uint64_t cl;
+    int ep = route(t, len);
+
+    al = http_parser_get(&c->req, "accept-language", &len);
+    c->lang = (al != NULL && len >= 2 && strncasecmp(al, "en", 2) == 0) ? "en" : "fr";
+    c->snap = gw_snap_get();
+    if (c->snap == NULL) {
+        respond_error(c, 503, "server_error", "unavailable", "the gateway has no policy", 1);
+        return -1;
+    }
+    c->ep = ep;
+    if (ep < 0) {
+        respond_error(c, 404, "invalid_request_error", "unknown_url",
+                      "unknown URL: vigie serves /v1/chat/completions, /v1/completions, "
+                      "/v1/embeddings and /v1/models", 1);
+        return -1;
+    }
+    if ((ep == POLICY_EP_MODELS) != (m == HTTP_M_GET) || (ep != POLICY_EP_MODELS && m != HTTP_M_POST)) {
+        respond_error(c, 405, "invalid_request_error", "method_not_allowed",
+                      ep == POLICY_EP_MODELS ? "use GET" : "use POST", 1);
+        return -1;
+    }
+    read_identity(c, &who, key, sizeof(key));
+    c->who_ok = policy_identify(c->snap->policy, &who, &c->who) == 0;
+    vigie_wipe(key, sizeof(key));
+    if (!c->who_ok) {
+        policy_identity_of(c->snap->policy, "anonymous", &c->who);
+        respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
+        return -1;
+    }
+    if (!policy_endpoint_allowed(c->snap->policy, &c->who, (enum policy_endpoint)ep)) {
+        c->decision = "deny";
+        respond_policy(c, POLICY_WHY_ENDPOINT, 1);
+        return -1;
+    }
+    policy_limits_of(c->snap->policy, &c->who, &lim);
+    c->body_max = lim.body_max < c->w->cfg->body_max ? lim.body_max : c->w->cfg->body_max;
+    cl = http_parser_content_length(&c->req);
+    if (cl != HTTP_LENGTH_NONE && cl > c->body_max) {
+        c->decision = "deny";
+        respond_policy(c, POLICY_WHY_BODY, 1);
+        return -1;
+    }
+    vigie_buf_init(&c->body, c->body_max);
+    if (http_parser_flags(&c->req) & HTTP_F_EXPECT_CONTINUE) {
+        struct vigie_buf b;
+        vigie_buf_init(&b, 64);
+        if (http_write_continue(&b) == VIGIE_OK)
+            bufferevent_write(c->bev, b.data, b.len);
+        vigie_buf_free(&b);
+    }
+    return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+static void begin_request(struct gw_conn *c)
+{
+    struct gw_worker *w = c->w;
+    uint64_t n = ++w->next_id;
+
+    snprintf(c->id, sizeof(c->id), "%016llx",
+             (unsigned long long)(((uint64_t)w->index << 56) ^ (n * 0x9E3779B97F4A7C15ull)));
+    c->t0 = gw_now_ns();
+    c->state = CS_HEAD;
+    arm(c, w->cfg->t.head_ms);
+}
+
+static void parse_error(struct gw_conn *c)
+{
+    const struct http_parser *p = &c->req;
+    enum http_error e = http_parser_error(p);
+
+    if (c->t0 == 0)
+        begin_request(c);
+    respond_error(c, http_parser_error_status(p),
+                  http_parser_error_status(p) >= 500 ? "server_error" : "invalid_request_error",
+                  http_error_code(e), http_parser_error_message(p), 1);
+}
+
+static void process_input(struct gw_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    while (c->state == CS_IDLE || c->state == CS_HEAD || c->state == CS_BODY) {
+        struct evbuffer_iovec v;
+        size_t used = 0;
+        enum http_result r;
+
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1) {
+            v.iov_base = NULL;
+            v.iov_len = 0;
+        }
+        if (c->state == CS_IDLE) {
+            if (v.iov_len == 0)
+                return;
+            begin_request(c);
+        }
+        r = http_parse(&c->req, v.iov_base, v.iov_len, &used);
+        c->bytes_in += used;
+        switch (r) {
+        case HTTP_NEED_MORE:
+            evbuffer_drain(in, used);
+            if (v.iov_len == 0 || evbuffer_get_length(in) == 0)
+                return;
+            break;
+        case HTTP_HEAD_DONE:
+            evbuffer_drain(in, used);
+            if (on_head(c) != 0)
+                return;
+            c->state = CS_BODY;
+            arm(c, c->w->cfg->t.body_ms);
+            break;
+        case HTTP_BODY_CHUNK: {
+            size_t blen;
+            const char *b = http_parser_body(&c->req, &blen);
+            int rc = vigie_buf_append(&c->body, b, blen);
+            evbuffer_drain(in, used);
+            if (rc != VIGIE_OK) {
+                c->decision = "deny";
+                respond_policy(c, rc == VIGIE_ERR_TOO_BIG ? POLICY_WHY_BODY : POLICY_WHY_INTERNAL,
+                               1);
+                return;
+            }
+            break;
+        }
+        case HTTP_MESSAGE_DONE:
+            evbuffer_drain(in, used);
+            evtimer_del(c->timer);
+            c->t_body_done = gw_now_ns();
+            c->state = CS_UPSTREAM;
+            decide_and_forward(c);
+            return;
+        case HTTP_ERROR:
+            parse_error(c);
+            return;
+        }
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    if (c->state == CS_BODY)
+        arm(c, c->w->cfg->t.body_ms);
+    process_input(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    if (c->state == CS_CLOSING) {
+        conn_free(c);
+        return;
+    }
+    if (c->uc != NULL)
+        gw_upstream_pause(c->uc, 0);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    if (what & BEV_EVENT_EOF) {
+        if (c->state == CS_HEAD || c->state == CS_BODY) {
+            /* Bytes still buffered first: a request may be complete. */
+            process_input(c);
+            if (c->state == CS_HEAD || c->state == CS_BODY) {
+                c->code = "client_closed";
+                c->status = 400;
+                account(c);
+                conn_free(c);
+            }
+            return;
+        }
+        if (c->state == CS_IDLE || c->state == CS_CLOSING) {
+            conn_free(c);
+            return;
+        }
+        /* UPSTREAM or RESPONDING: keep going only if bytes remain to send... */
+    }
+    if (c->state == CS_UPSTREAM || c->state == CS_RESPONDING) {
+        /* The client went away: the model's connection is closed, not pooled. */
+        c->code = "client_closed";
+        if (!c->head_sent)
+            c->status = 499;
+        account(c);
+    }
+    conn_free(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    switch (c->state) {
+    case CS_IDLE:
+    case CS_CLOSING:
+        conn_free(c);
+        return;
+    case CS_HEAD:
+    case CS_BODY:
+        respond_error(c, 408, "invalid_request_error", "request_timeout",
+                      "the request was not received in time", 1);
+        return;
+    default:
+        return;
+    }
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_conn *c = arg;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    if (c->state == CS_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            conn_free(c);
+        return;
+    }
+    process_input(c);
+}
+
+void gw_conn_accept(struct gw_worker *w, evutil_socket_t fd, const struct sockaddr *sa,
+                    int salen, SSL_CTX *ssl_ctx)
+{
+    struct gw_conn *c = calloc(1, sizeof(*c));
+    int one = 1;
+
+    if (c == NULL) {
+        evutil_closesocket(fd);
+        gw_worker_conn_closed(w); /* the worker counted it */
+        return;
+    }
+    c->magic = GW_CONN_MAGIC;
+    c->w = w;
+    c->ep = -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+                  sizeof(c->peer));
+    http_parser_init(&c->req, HTTP_REQUEST, &w->cfg->req_limits);
+    vigie_buf_init(&c->body, VIGIE_HTTP_BODY_MAX);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    if (ssl_ctx != NULL) {
+        SSL *ssl = SSL_new(ssl_ctx);
+        c->tls = 1;
+        if (ssl != NULL)
+            c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                    BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL) {
+            if (ssl != NULL)
+                SSL_free(ssl);
+            evutil_closesocket(fd);
+        } else {
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+        }
+    } else {
+        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+        if (c->bev == NULL)
+            evutil_closesocket(fd);
+    }
+    c->timer = evtimer_new(w->base, on_timer, c);
+    c->resume = event_new(w->base, -1, 0, on_resume, c);
+    if (c->bev == NULL || c->timer == NULL || c->resume == NULL) {
+        conn_free(c);
+        return;
+    }
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, w->cfg->pipeline_max);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    c->state = CS_IDLE;
+    arm(c, w->cfg->t.head_ms);
+}
+
+void gw_conn_drain_all(struct gw_worker *w)
+{
+    struct gw_conn *c = w->conns, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        c->close_after = 1;
+        if (c->state == CS_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+            conn_free(c);
+    }
+}
+
+void gw_conn_free_all(struct gw_worker *w)
+{
+    while (w->conns != NULL)
+        conn_free(w->conns);
+}
