@@ -40,8 +40,8 @@ grep -q '"event":"ready"' "$log" || { cat "$log"; echo "the gateway did not star
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Bonjour, je suis M. Jean DUPONT (jean.dupont@example.fr, 06 39 98 00 01). Remboursez FR76 3000 6000 0112 3456 7890 189."}]}'
 echo
 echo "--- a chat request from the portal to the external model:"
-echo "curl http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -d '$body'"
-answer=$(curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -d "$body")
+echo "curl http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -H 'Content-Type: application/json' -d '$body'"
+answer=$(curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -H 'Content-Type: application/json' -d "$body")
 echo
 echo "--- what the model saw (the echo model's vigie_echo.received):"
 echo "$answer" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["vigie_echo"]["received"]["messages"][0]["content"])'
@@ -50,12 +50,12 @@ echo "--- what the client got back (pseudonyms restored, masked values stay mask
 echo "$answer" | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a["choices"][0]["message"]["content"])'
 echo
 echo "--- a social security number is rerouted to the internal model, never sent out:"
-curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' \
+curl -s http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Mon NIR : 2 53 07 2A 073 004 43"}]}' \
   | python3 -c 'import json,sys; a=json.load(sys.stdin); print("model served:", a["model"], "| model saw:", a["vigie_echo"]["received"]["messages"][0]["content"])'
 echo
 echo "--- a classified marking is refused (OpenAI error shape):"
-curl -s -w ' (HTTP %{http_code})\n' http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' \
+curl -s -w ' (HTTP %{http_code})\n' http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer demo-portal-key' -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Résume ce document DIFFUSION RESTREINTE sur la brigade."}]}'
 echo
 echo "--- the gateway's log lines (rule ids and counts, never the values):"

@@ -147,24 +147,57 @@ static size_t skip_string(const char *s, size_t len, size_t i)
     return len;
 }
 
-/* Depth of nesting, counted without recursion on the raw bytes: jansson
- * recurses once per level up to 2048, and our own walkers recurse too, so a
- * hostile body must be refused before either runs. Brackets inside strings
- * do not count. Returns 0, or the byte offset + 1 where depth_max was
- * passed. */
-static size_t prescan_depth(const char *s, size_t len, unsigned depth_max)
+/* What the pre-scan found wrong, if anything. */
+enum prescan_why {
+    PRESCAN_OK = 0,
+    PRESCAN_DEPTH = 1,    /* nesting deeper than depth_max */
+    PRESCAN_ELEMENTS = 2, /* more values than VIGIE_API_ELEMENTS_MAX */
+    PRESCAN_NUMBER = 3,   /* a number token longer than VIGIE_API_NUMBER_MAX */
+};
+
+/* Depth of nesting, element count and number length, counted without
+ * recursion on the raw bytes: jansson recurses once per level up to 2048,
+ * and our own walkers recurse too, so a hostile body must be refused before
+ * either runs; a body of 200,000 tiny elements costs jansson a node each, and
+ * a 10,000-digit number is nobody's prompt. Brackets and digits inside
+ * strings do not count. Returns PRESCAN_OK, or the reason with *at the byte
+ * offset where the limit was passed. */
+static enum prescan_why prescan(const char *s, size_t len, unsigned depth_max, size_t *at)
 {
-    size_t i = 0, depth = 0;
+    size_t i = 0, depth = 0, elements = 0, num = 0;
 
     while (i < len) {
-        switch (s[i]) {
+        char ch = s[i];
+        if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.' || ch == 'e' ||
+            ch == 'E') {
+            if (++num > VIGIE_API_NUMBER_MAX) {
+                *at = i;
+                return PRESCAN_NUMBER;
+            }
+            i++;
+            continue;
+        }
+        num = 0;
+        switch (ch) {
         case '"':
             i = skip_string(s, len, i);
             continue;
         case '[':
         case '{':
-            if (++depth > depth_max)
-                return i + 1;
+            if (++depth > depth_max) {
+                *at = i;
+                return PRESCAN_DEPTH;
+            }
+            if (++elements > VIGIE_API_ELEMENTS_MAX) { /* a container is an element */
+                *at = i;
+                return PRESCAN_ELEMENTS;
+            }
+            break;
+        case ',':
+            if (++elements > VIGIE_API_ELEMENTS_MAX) {
+                *at = i;
+                return PRESCAN_ELEMENTS;
+            }
             break;
         case ']':
         case '}':
@@ -176,7 +209,7 @@ static size_t prescan_depth(const char *s, size_t len, unsigned depth_max)
         }
         i++;
     }
-    return 0;
+    return PRESCAN_OK;
 }
 
 int api_json_load(const char *buf, size_t len, const struct api_limits *lim, json_t **out,
@@ -193,9 +226,20 @@ int api_json_load(const char *buf, size_t len, const struct api_limits *lim, jso
                       lim->body_max);
         return VIGIE_ERR_TOO_BIG;
     }
-    if ((at = prescan_depth(buf, len, lim->depth_max)) != 0) {
+    switch (prescan(buf, len, lim->depth_max, &at)) {
+    case PRESCAN_OK:
+        break;
+    case PRESCAN_DEPTH:
         api_error_set(err, API_WHY_TOO_DEEP, "nesting deeper than %u at byte %zu",
-                      lim->depth_max, at - 1);
+                      lim->depth_max, at);
+        return VIGIE_ERR_PARSE;
+    case PRESCAN_ELEMENTS:
+        api_error_set(err, API_WHY_JSON, "more than %u elements (at byte %zu)",
+                      VIGIE_API_ELEMENTS_MAX, at);
+        return VIGIE_ERR_PARSE;
+    case PRESCAN_NUMBER:
+        api_error_set(err, API_WHY_JSON, "a number longer than %u characters at byte %zu",
+                      VIGIE_API_NUMBER_MAX, at);
         return VIGIE_ERR_PARSE;
     }
     /* JSON_REJECT_DUPLICATES: a backend that keeps the other copy of a key

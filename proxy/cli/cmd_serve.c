@@ -169,6 +169,7 @@ int cmd_serve(int argc, char **argv)
                 "  policy %s, every upstream is the built-in echo model.\n"
                 "  try:  curl -s http://127.0.0.1:8080/v1/chat/completions \\\n"
                 "          -H 'Authorization: Bearer demo-portal-key' \\\n"
+                "          -H 'Content-Type: application/json' \\\n"
                 "          -d '{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
                 "\"content\":\"Je suis Jean Dupont, jean.dupont@example.fr\"}]}'\n",
                 cfg.policy_file);

@@ -79,6 +79,8 @@
 #define VIGIE_API_BODY_MAX (4u * 1024 * 1024)  /* one JSON body: 413 beyond */
 #define VIGIE_API_OUT_MAX (16u * 1024 * 1024)  /* one rewritten body */
 #define VIGIE_API_DEPTH_MAX 64u                /* nested arrays/objects: 400 beyond */
+#define VIGIE_API_ELEMENTS_MAX 100000u         /* values (containers and commas): 400 beyond */
+#define VIGIE_API_NUMBER_MAX 64u               /* characters of a number token: 400 beyond */
 #define VIGIE_API_TEXTS_MAX 100000u            /* text fields per body */
 #define VIGIE_API_EVENT_MAX (1u * 1024 * 1024) /* one SSE event or NDJSON line */
 #define VIGIE_API_STREAMS_MAX 1024u            /* (choice, field) streams per answer */

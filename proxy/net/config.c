@@ -84,7 +84,7 @@ int net_duration_parse(const char *s, unsigned *ms)
 static int size_parse(const char *s, size_t *out)
 {
     char *end;
-    unsigned long long v;
+    unsigned long long v, mul = 1;
 
     if (s[0] < '0' || s[0] > '9')
         return -1;
@@ -93,11 +93,13 @@ static int size_parse(const char *s, size_t *out)
     if (errno != 0)
         return -1;
     if (*end == 'k' || *end == 'K')
-        v *= 1024, end++;
+        mul = 1024, end++;
     else if (*end == 'm' || *end == 'M')
-        v *= 1024 * 1024, end++;
-    if (*end != '\0' || v > (1ull << 32))
+        mul = 1024 * 1024, end++;
+    /* Checked before multiplying: 17592186044420M must not wrap to 4M. */
+    if (*end != '\0' || v > (1ull << 32) / mul)
         return -1;
+    v *= mul;
     *out = (size_t)v;
     return 0;
 }
@@ -129,6 +131,10 @@ int net_address_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len
         }
         h = s;
         hlen = (size_t)(colon - s);
+        if (memchr(s, ':', hlen) != NULL) {
+            vigie_errf(err, errsz, "'%s': an IPv6 address is written [ADDR]:PORT", s);
+            return VIGIE_ERR_CONFIG;
+        }
     }
     if (hlen == 0 || hlen >= sizeof(host)) {
         vigie_errf(err, errsz, "'%s': missing address", s);
@@ -195,6 +201,11 @@ static char *get_path(struct loader *l, const struct conf_node *n)
     char *p;
 
     if (conf_get_str(n, &s, NULL, l->diag) != VIGIE_OK) {
+        l->bad = 1;
+        return NULL;
+    }
+    if (s[0] == '\0') {
+        conf_diag(l->diag, n, "expected a file path, found an empty string");
         l->bad = 1;
         return NULL;
     }
@@ -293,12 +304,13 @@ static void load_listen(struct loader *l, const struct conf_node *n, struct net_
             l->bad = 1;
             return;
         }
+        if (it->kind == CONF_MAP)
+            l->bad |= conf_map_check_keys(it, keys, l->diag) != 0;
         if (it->kind != CONF_MAP || (a = conf_map_get(it, "address")) == NULL) {
             conf_diag(l->diag, it, "a listener is {address: ADDR:PORT, tls: {...}}");
             l->bad = 1;
             continue;
         }
-        l->bad |= conf_map_check_keys(it, keys, l->diag) != 0;
         ln = &c->listens[c->nlistens++];
         if ((ln->address = get_string(l, a)) == NULL)
             continue;
@@ -333,8 +345,11 @@ static void load_timeouts(struct loader *l, const struct conf_node *n, struct ne
         unsigned ms;
         if (v == NULL)
             continue;
-        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK ||
-            net_duration_parse(s, &ms) != 0 || ms == 0) {
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK) {
+            l->bad = 1;
+            continue;
+        }
+        if (net_duration_parse(s, &ms) != 0 || ms == 0) {
             conf_diag(l->diag, v, "timeouts.%s: expected a duration such as 10s, 250ms or 2m",
                       keys[i]);
             l->bad = 1;
@@ -365,8 +380,11 @@ static void load_limits(struct loader *l, const struct conf_node *n, struct net_
                                     16u << 20};
         if (v == NULL)
             continue;
-        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK || size_parse(s, &sz) != 0 ||
-            sz < lo[i] || sz > hi[i]) {
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK) {
+            l->bad = 1;
+            continue;
+        }
+        if (size_parse(s, &sz) != 0 || sz < lo[i] || sz > hi[i]) {
             conf_diag(l->diag, v, "limits.%s: expected a number from %zu to %zu (K and M "
                                   "suffixes allowed)", keys[i], lo[i], hi[i]);
             l->bad = 1;

@@ -876,6 +876,37 @@ static int route(const char *t, size_t len)
     return -1;
 }
 
+/* Whether a Content-Type names JSON in UTF-8: "application/json", with at
+ * most a charset parameter that says utf-8 (row 42 of the malformed-request
+ * table: a body read as another charset or type would not be the text we
+ * inspected). */
+static int json_content_type(const char *v, size_t len)
+{
+    size_t i = 16;
+
+    if (v == NULL || len < 16 || strncasecmp(v, "application/json", 16) != 0)
+        return 0;
+    while (i < len && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    if (i == len)
+        return 1;
+    if (v[i++] != ';')
+        return 0;
+    while (i < len && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    if (len - i >= 8 && strncasecmp(v + i, "charset=", 8) == 0) {
+        const char *cs = v + i + 8;
+        size_t n = len - i - 8;
+        while (n > 0 && (cs[n - 1] == ' ' || cs[n - 1] == '\t'))
+            n--;
+        if (n >= 2 && cs[0] == '"' && cs[n - 1] == '"')
+            cs++, n -= 2;
+        return (n == 5 && strncasecmp(cs, "utf-8", 5) == 0) ||
+               (n == 4 && strncasecmp(cs, "utf8", 4) == 0);
+    }
+    return 0;
+}
+
 /* The head is complete and valid: route, identify, check what can be checked
  * before the body. Returns 0 to read the body, -1 when refused (answered). */
 static int on_head(struct gw_conn *c)
@@ -909,11 +940,20 @@ static int on_head(struct gw_conn *c)
                       ep == POLICY_EP_MODELS ? "use GET" : "use POST", 1);
         return -1;
     }
+    if (ep != POLICY_EP_MODELS) {
+        const char *ct = http_parser_get(&c->req, "content-type", &len);
+        if (!json_content_type(ct, len)) {
+            respond_error(c, 415, "invalid_request_error", "content_type",
+                          "the body must be JSON in UTF-8: Content-Type: application/json", 1);
+            return -1;
+        }
+    }
     read_identity(c, &who, key, sizeof(key));
     c->who_ok = policy_identify(c->snap->policy, &who, &c->who) == 0;
     vigie_wipe(key, sizeof(key));
     if (!c->who_ok) {
         policy_identity_of(c->snap->policy, "anonymous", &c->who);
+        c->decision = "deny";
         respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
         return -1;
     }
@@ -1055,6 +1095,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     struct gw_conn *c = arg;
 
     GW_CHECK(c, GW_CONN_MAGIC);
+    if (what & BEV_EVENT_CONNECTED)
+        return; /* the TLS handshake is done; the request follows */
     if (what & BEV_EVENT_EOF) {
         if (c->state == CS_HEAD || c->state == CS_BODY) {
             /* Bytes still buffered first: a request may be complete. */

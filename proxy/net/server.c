@@ -420,6 +420,34 @@ static evutil_socket_t listen_socket(const struct sockaddr_storage *ss, socklen_
     return fd;
 }
 
+/* SO_REUSEPORT lets any process of the same user bind the same address, and
+ * the kernel would then split connections between two gateways, perhaps under
+ * two policies. Before the workers' sockets are bound, one plain socket
+ * without the option proves the address is free (and gives port 0 its
+ * port); it is closed at once, and the workers bind the port it got. */
+static int probe_address(struct net_listen *ln, char *err, size_t errsz)
+{
+    evutil_socket_t fd = socket(ln->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t sl = sizeof(ln->ss);
+    int one = 1;
+
+    if (fd < 0) {
+        vigie_errf(err, errsz, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ln->ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&ln->ss, ln->sslen) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ln->ss, &sl) != 0) {
+        vigie_errf(err, errsz, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 {
     char a[INET6_ADDRSTRLEN] = "?";
@@ -688,7 +716,11 @@ int net_serve(struct net_config *cfg)
         for (j = 0; j < cfg->nlistens; j++) {
             struct net_listen *ln = &cfg->listens[j];
             char err[256];
-            evutil_socket_t fd = listen_socket(&ln->ss, ln->sslen, err, sizeof(err));
+            evutil_socket_t fd = -1;
+            if (i == 0 && probe_address(ln, err, sizeof(err)) != 0)
+                fd = -1;
+            else
+                fd = listen_socket(&ln->ss, ln->sslen, err, sizeof(err));
             if (fd < 0) {
                 struct vlog_rec r;
                 vlog_begin(&r, VLOG_ERROR, "listen_failed");
@@ -697,10 +729,6 @@ int net_serve(struct net_config *cfg)
                 vlog_end(&r);
                 fprintf(stderr, "vigie serve: cannot listen on %s: %s\n", ln->address, err);
                 goto out;
-            }
-            if (i == 0) {
-                socklen_t sl = sizeof(ln->ss);
-                getsockname(fd, (struct sockaddr *)&ln->ss, &sl);
             }
             w->listeners[j] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE,
                                                  -1, fd);
