@@ -41,7 +41,8 @@ void cli_usage(FILE *f)
             "\n"
             "check options:\n"
             "  -p, --policy FILE     the policy to check (default %s)\n"
-            "  -c FILE               same, for now (the gateway configuration comes with serve)\n"
+            "  -c FILE               a gateway configuration (vigie serve -c): the file, its TLS\n"
+            "                        certificates and keys, then its policy\n"
             "\n"
             "exit: 0 ok, 1 refused / invalid / test failed, 2 usage or load error,\n"
             "      3 (scan) blocked data found\n",

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "net/net.h"
+#include "net/tls.h"
 #include "policy/load.h"
 
 static void print_where(FILE *f, const struct policy_where *w, const struct detect_rule *r)
@@ -226,6 +228,38 @@ static void print_summary(FILE *f, const struct policy *p)
     print_actions(f, p);
 }
 
+/* Loads each TLS listener's certificates and keys as the gateway would: a
+ * key that does not match its certificate is found now, not at start. */
+static int check_tls(const struct net_config *cfg, struct vigie_diag *diag)
+{
+    size_t i, j;
+    int bad = 0;
+
+    for (i = 0; i < cfg->nlistens; i++) {
+        const struct net_listen *ln = &cfg->listens[i];
+        struct tls_server_opts o;
+        char err[512];
+        SSL_CTX *ctx;
+        if (ln->ncerts == 0)
+            continue;
+        memset(&o, 0, sizeof(o));
+        for (j = 0; j < ln->ncerts && j < TLS_CERTS_MAX; j++) {
+            o.certs[j].cert = ln->certs[j];
+            o.certs[j].key = ln->keys[j];
+        }
+        o.ncerts = j;
+        o.client_ca = ln->client_ca;
+        o.client_cert = (enum tls_client_cert)ln->client_cert;
+        if ((ctx = tls_server_ctx_new(&o, err, sizeof(err))) == NULL) {
+            vigie_diag_add(diag, cfg->file, 0, 0, "listener %s: %s", ln->address, err);
+            bad = 1;
+        } else {
+            SSL_CTX_free(ctx);
+        }
+    }
+    return bad;
+}
+
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -234,6 +268,9 @@ int cmd_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *path = VIGIE_DEFAULT_POLICY;
+    const char *rules = VIGIE_DEFAULT_RULES;
+    const char *gateway = NULL;
+    struct net_config cfg;
     struct vigie_diag diag, warn;
     struct policy *p;
     int c;
@@ -241,8 +278,10 @@ int cmd_check(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "p:c:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-        case 'c':
             path = optarg;
+            break;
+        case 'c':
+            gateway = optarg;
             break;
         case 'h':
             cli_usage(stdout);
@@ -259,10 +298,31 @@ int cmd_check(int argc, char **argv)
     }
     vigie_diag_init(&diag);
     vigie_diag_init(&warn);
-    p = policy_load_file(path, VIGIE_DEFAULT_RULES, 0, &diag);
+    net_config_defaults(&cfg);
+    if (gateway != NULL) {
+        /* The gateway's configuration: the file, the files it names (TLS
+         * certificates and keys loaded as the gateway would), then its policy. */
+        if (net_config_load(&cfg, gateway, &diag) != VIGIE_OK ||
+            net_config_check(&cfg, &diag) != VIGIE_OK || check_tls(&cfg, &diag) != 0) {
+            cli_print_diag(stderr, &diag, NULL);
+            fprintf(stderr, "%s check: %s is not valid (%zu problem%s)\n", cli_progname, gateway,
+                    diag.n + diag.dropped, diag.n + diag.dropped == 1 ? "" : "s");
+            vigie_diag_free(&diag);
+            net_config_fini(&cfg);
+            return EXIT_REFUSED;
+        }
+        printf("gateway %s: %zu listener%s, %u worker%s, policy %s\n", gateway, cfg.nlistens,
+               cfg.nlistens == 1 ? "" : "s", cfg.workers, cfg.workers == 1 ? "" : "s",
+               cfg.policy_file);
+        path = cfg.policy_file;
+        if (cfg.rules_dir != NULL)
+            rules = cfg.rules_dir;
+    }
+    p = policy_load_file(path, rules, 0, &diag);
+    net_config_fini(&cfg);
     if (p == NULL) {
         cli_print_diag(stderr, &diag, NULL);
-        fprintf(stderr, "%s check: %s is not valid (%zu problem%s)\n", cli_progname, path,
+        fprintf(stderr, "%s check: the policy is not valid (%zu problem%s)\n", cli_progname,
                 diag.n + diag.dropped, diag.n + diag.dropped == 1 ? "" : "s");
         vigie_diag_free(&diag);
         return EXIT_REFUSED;

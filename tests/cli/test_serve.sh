@@ -321,6 +321,25 @@ if [ "$gone" -eq 0 ]; then wait "$gw"; rc=$?; else rc=timeout; kill -KILL "$gw" 
     && grep -q '"event":"stopped"' "$tmp/gw2.err"
 check sigint $? "rc=$rc err=[$(cat "$tmp/gw2.err")]"
 
+# 9b. vigie check -c: the same file checked without starting, then a TLS
+# listener whose key does not match its certificate (found by loading it).
+out=$("$VIGIE" check -c "$tmp/gw.yaml" 2>&1); rc=$?
+[ "$rc" -eq 0 ] && grep -qF "gateway $tmp/gw.yaml: " <<<"$out" && grep -qF ': valid' <<<"$out"
+check check_gateway_ok $? "rc=$rc out=[$out]"
+mkdir -p "$tmp/pki"
+sh tests/e2e/pki.sh "$tmp/pki" >/dev/null 2>&1
+cat >"$tmp/gw-tls.yaml" <<YAML
+listen:
+  - address: 127.0.0.1:1
+    tls:
+      certificates:
+        - { cert: pki/ecdsa.crt, key: pki/rsa.key }
+policy: p/good.yaml
+YAML
+out=$("$VIGIE" check -c "$tmp/gw-tls.yaml" 2>&1); rc=$?
+[ "$rc" -eq 1 ] && grep -qF "listener 127.0.0.1:1: $tmp/pki/rsa.key: the private key does not match" <<<"$out"
+check check_gateway_tls_mismatch $? "rc=$rc out=[$out]"
+
 # 10. Under a sanitizer build: no report anywhere.
 ! grep -lE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
     "$tmp"/*.err >/dev/null 2>&1
