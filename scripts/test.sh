@@ -8,6 +8,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+# End-to-end tests (tests/e2e): curl, node and npm, installed from Debian when
+# missing (checked by command: a NodeSource nodejs package brings its own npm,
+# and Debian's npm package would conflict with it), then the openai npm client
+# at the version of tests/e2e/node/package-lock.json.
+e2e_missing=()
+command -v curl >/dev/null || e2e_missing+=(curl)
+command -v node >/dev/null || e2e_missing+=(nodejs)
+command -v npm >/dev/null || e2e_missing+=(npm)
+if [ ${#e2e_missing[@]} -gt 0 ]; then
+  echo "installing: ${e2e_missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then e2e_sudo=""; else e2e_sudo=sudo; fi
+  DEBIAN_FRONTEND=noninteractive $e2e_sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $e2e_sudo apt-get install -y -qq --no-install-recommends \
+    "${e2e_missing[@]}" >/dev/null
+fi
+npm ci --prefix tests/e2e/node --no-audit --no-fund
 
 echo "== build 1/2: release, -Werror"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIE_WERROR=ON >/dev/null

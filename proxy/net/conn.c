@@ -970,7 +970,11 @@ static int on_head(struct gw_conn *c)
         respond_policy(c, POLICY_WHY_BODY, 1);
         return -1;
     }
-    vigie_buf_init(&c->body, c->body_max);
+    /* The buffer of the previous request on this connection is kept (its
+     * bytes were wiped) under the new request's cap. */
+    if (c->body.cap > c->body_max)
+        vigie_buf_free(&c->body);
+    c->body.max = c->body_max;
     if (http_parser_flags(&c->req) & HTTP_F_EXPECT_CONTINUE) {
         struct vigie_buf b;
         vigie_buf_init(&b, 64);

@@ -307,6 +307,7 @@ static void log_policy(const char *event, const struct gw_snap *s)
 /* ---- workers ------------------------------------------------------------------------ */
 
 static struct gw_worker *workers;
+static atomic_uint workers_done; /* workers whose loop has ended */
 
 static uint32_t rand_u32(void)
 {
@@ -393,6 +394,7 @@ static void *worker_main(void *arg)
     event_base_dispatch(w->base);
     gw_conn_free_all(w);
     gw_upstream_close_idle(w);
+    atomic_fetch_add(&workers_done, 1);
     return NULL;
 }
 
@@ -468,10 +470,19 @@ static void addr_text(const struct sockaddr_storage *ss, char *out, size_t n)
 struct admin_conn {
     struct bufferevent *bev;
     struct http_parser p;
+    struct admin_conn *prev, *next;
 };
+
+static struct admin_conn *admin_conns; /* main thread only */
 
 static void admin_free(struct admin_conn *a)
 {
+    if (a->prev != NULL)
+        a->prev->next = a->next;
+    else
+        admin_conns = a->next;
+    if (a->next != NULL)
+        a->next->prev = a->prev;
     bufferevent_free(a->bev);
     http_parser_fini(&a->p);
     free(a);
@@ -586,6 +597,10 @@ static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
         return;
     }
     http_parser_init(&a->p, HTTP_REQUEST, NULL);
+    a->next = admin_conns;
+    if (admin_conns != NULL)
+        admin_conns->prev = a;
+    admin_conns = a;
     bufferevent_setcb(a->bev, admin_read, admin_write, admin_event, a);
     bufferevent_set_timeouts(a->bev, &tv, &tv);
     bufferevent_enable(a->bev, EV_READ | EV_WRITE);
@@ -615,9 +630,26 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     log_policy("reloaded", s);
 }
 
+static struct event *drain_poll;
+
+/* While the workers drain, the main loop goes on (the admin listener answers
+ * /healthz with 503 "draining"); it ends when the last worker has stopped. */
+static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct event_base *base = arg;
+    struct timeval tv = {0, 50000};
+
+    if (atomic_load(&workers_done) == gw.cfg->workers) {
+        event_base_loopbreak(base);
+        return;
+    }
+    evtimer_add(drain_poll, &tv);
+}
+
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
     struct event_base *base = arg;
+    struct timeval tv = {0, 50000};
     unsigned i;
     struct vlog_rec r;
 
@@ -628,7 +660,11 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
     vlog_end(&r);
     for (i = 0; i < gw.cfg->workers; i++)
         event_active(workers[i].drain_ev, EV_TIMEOUT, 0);
-    event_base_loopbreak(base);
+    if (drain_poll == NULL && (drain_poll = evtimer_new(base, on_drain_poll, base)) == NULL) {
+        event_base_loopbreak(base);
+        return;
+    }
+    evtimer_add(drain_poll, &tv);
 }
 
 /* ---- start and stop ---------------------------------------------------------------------- */
@@ -809,6 +845,11 @@ join:
         vlog_end(&r);
     }
 out:
+    while (admin_conns != NULL)
+        admin_free(admin_conns);
+    if (drain_poll != NULL)
+        event_free(drain_poll);
+    drain_poll = NULL;
     if (admin != NULL)
         evconnlistener_free(admin);
     if (ev_hup != NULL)
