@@ -67,6 +67,10 @@ grep -E '^stat::number_of_executed_units' build/fuzz/fuzz-policy.log || true
 # api: request rewrite round trip, SSE restore across cuts (seed $seed, 30000 runs, fresh corpus; < 1 min).
 ninja -C build/fuzz fuzz_api && rm -rf build/fuzz/corpus-api && mkdir -p build/fuzz/corpus-api && build/fuzz/fuzz_api -seed="$seed" -runs=30000 -max_len=2048 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus-api tests/fuzz/corpus/api 2>build/fuzz/fuzz_api.log || { tail -40 build/fuzz/fuzz_api.log; exit 1; }
 
+# JSON reader vs jansson, differential (seed $seed, 100000 runs, fresh corpus; < 30 s).
+ninja -C build/fuzz fuzz_json && rm -rf build/fuzz/corpus-json && mkdir -p build/fuzz/corpus-json && build/fuzz/fuzz_json -seed="$seed" -runs=100000 -max_len=2048 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/json- build/fuzz/corpus-json tests/fuzz/corpus/json 2>build/fuzz/fuzz_json.log || { tail -40 build/fuzz/fuzz_json.log; exit 1; }
+grep -E '^stat::number_of_executed_units' build/fuzz/fuzz_json.log || true
+
 echo "== banned functions"
 scripts/check-banned.sh
 echo "all tests passed"

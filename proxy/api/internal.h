@@ -23,6 +23,25 @@ const struct api_limits *api_limits_or_default(const struct api_limits *lim,
 /* Pre-scans buf iteratively (size, nesting), then parses it with jansson
  * (duplicates rejected). Returns VIGIE_OK and a new reference in *out, or an
  * error described in err. */
+/* Why api_json_parse refused a document. */
+enum api_json_err {
+    API_JSON_OK = 0,
+    API_JSON_SYNTAX = 1,    /* not JSON, or not an object/array at the top */
+    API_JSON_UTF8 = 2,      /* invalid UTF-8 in a string */
+    API_JSON_NUL = 3,       /* \u0000 in a string */
+    API_JSON_DUPLICATE = 4, /* a key twice in one object */
+    API_JSON_RANGE = 5,     /* an integer that does not fit, a real that overflows */
+    API_JSON_DEPTH = 6,     /* deeper than depth_max */
+    API_JSON_NOMEM = 7,
+};
+
+/* Parses buf into jansson values, accepting exactly what
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts (jsonparse.c says why it
+ * exists). Returns the value with one reference, or NULL with the reason and
+ * the byte offset where it was found. */
+json_t *api_json_parse(const char *buf, size_t len, unsigned depth_max, enum api_json_err *err,
+                       size_t *err_at);
+
 int api_json_load(const char *buf, size_t len, const struct api_limits *lim, json_t **out,
                   struct api_error *err);
 

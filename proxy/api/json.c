@@ -215,7 +215,7 @@ static enum prescan_why prescan(const char *s, size_t len, unsigned depth_max, s
 int api_json_load(const char *buf, size_t len, const struct api_limits *lim, json_t **out,
                   struct api_error *err)
 {
-    json_error_t je;
+    enum api_json_err je;
     json_t *j;
     size_t at;
 
@@ -242,30 +242,36 @@ int api_json_load(const char *buf, size_t len, const struct api_limits *lim, jso
                       VIGIE_API_NUMBER_MAX, at);
         return VIGIE_ERR_PARSE;
     }
-    /* JSON_REJECT_DUPLICATES: a backend that keeps the other copy of a key
-     * would read text never inspected. NaN and Infinity are not JSON and
-     * jansson refuses them; so are \u0000, lone surrogates and bad UTF-8.
-     * The message names the byte, never the token jansson quotes. */
-    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    /* Duplicates refused: a backend that keeps the other copy of a key would
+     * read text never inspected. NaN and Infinity are not JSON; nor are
+     * \u0000, lone surrogates and bad UTF-8. The message names the byte,
+     * never the token. */
+    j = api_json_parse(buf, len, lim->depth_max, &je, &at);
     if (j == NULL) {
-        enum json_error_code c = json_error_code(&je);
-        if (c == json_error_duplicate_key)
-            api_error_set(err, API_WHY_DUPLICATE, "duplicate key in an object at byte %d",
-                          je.position);
-        else if (c == json_error_out_of_memory)
+        switch (je) {
+        case API_JSON_DUPLICATE:
+            api_error_set(err, API_WHY_DUPLICATE, "duplicate key in an object at byte %zu", at);
+            break;
+        case API_JSON_NOMEM:
             api_error_set(err, API_WHY_NOMEM, "out of memory while parsing");
-        else if (c == json_error_stack_overflow)
-            api_error_set(err, API_WHY_TOO_DEEP, "nesting too deep at byte %d", je.position);
-        else if (c == json_error_invalid_utf8)
-            api_error_set(err, API_WHY_JSON, "invalid UTF-8 at byte %d", je.position);
-        else if (c == json_error_numeric_overflow)
-            api_error_set(err, API_WHY_JSON, "number out of range at byte %d", je.position);
-        else if (c == json_error_null_character)
-            api_error_set(err, API_WHY_JSON, "\\u0000 in a string at byte %d", je.position);
-        else
-            api_error_set(err, API_WHY_JSON, "invalid JSON at line %d, column %d (byte %d)",
-                          je.line, je.column, je.position);
-        return c == json_error_out_of_memory ? VIGIE_ERR_NOMEM : VIGIE_ERR_PARSE;
+            return VIGIE_ERR_NOMEM;
+        case API_JSON_DEPTH:
+            api_error_set(err, API_WHY_TOO_DEEP, "nesting too deep at byte %zu", at);
+            break;
+        case API_JSON_UTF8:
+            api_error_set(err, API_WHY_JSON, "invalid UTF-8 at byte %zu", at);
+            break;
+        case API_JSON_RANGE:
+            api_error_set(err, API_WHY_JSON, "number out of range at byte %zu", at);
+            break;
+        case API_JSON_NUL:
+            api_error_set(err, API_WHY_JSON, "\\u0000 in a string at byte %zu", at);
+            break;
+        default:
+            api_error_set(err, API_WHY_JSON, "invalid JSON at byte %zu", at);
+            break;
+        }
+        return VIGIE_ERR_PARSE;
     }
     *out = j;
     return VIGIE_OK;

@@ -147,6 +147,10 @@ struct detect_mask_opts {
     size_t keylen;
     detect_decide_fn decide;  /* NULL: use each rule's action */
     void *decide_arg;
+    /* detect_redact only: the scanner's last scan was of exactly this text
+     * (same bytes, same length), so its findings stand for the first pass and
+     * the text is not scanned again. */
+    int reuse_scan;
 };
 
 /* Writes text with the last scan's findings applied to out. The scan must
@@ -159,6 +163,10 @@ struct detect_mask_opts {
 int detect_mask(struct detect_scanner *sc, const char *text, size_t len,
                 const struct detect_mask_opts *opts, struct detect_revmap *map,
                 struct vigie_buf *out, int *blocked);
+
+/* After detect_redact returned VIGIE_OK, detect_scanner_findings() holds the
+ * findings of a scan of the text it wrote (the last pass scans its own
+ * output), so an egress check of that text needs no other scan. */
 
 /* Masks text until a rescan of the result finds nothing more to replace: the
  * entry point callers should use. Masking one value can reveal another

@@ -622,7 +622,8 @@ int detect_redact(struct detect_scanner *sc, const char *text, size_t len,
     for (pass = 0;; pass++) {
         struct vigie_buf *dst;
 
-        if ((rc = detect_scan(sc, in, inlen, NULL, 0)) != VIGIE_OK)
+        if ((pass > 0 || opts == NULL || !opts->reuse_scan) &&
+            (rc = detect_scan(sc, in, inlen, NULL, 0)) != VIGIE_OK)
             goto done;
         for (i = 0, nrep = 0; i < sc->nfound; i++)
             nrep += replaces(detect_finding_action(&sc->found[i], opts));

@@ -475,6 +475,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
     struct detect_scanner *sc;
     struct policy_limits lim;
     struct hits first = {NULL, 0, 0}, final = {NULL, 0, 0};
+    size_t holds = SIZE_MAX; /* the text whose scan the scanner still holds */
     struct decide_arg arg;
     struct detect_mask_opts mopts;
     const struct policy_clause *reroute = NULL, *taken = NULL;
@@ -545,6 +546,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
             refuse(d, POLICY_ERROR, POLICY_WHY_BUDGET);
             return VIGIE_OK;
         }
+        holds = i;
     }
 
     /* Blocks first, then reroutes. Restricted findings bound for an external
@@ -648,6 +650,10 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
         for (; k < first.n && first.v[k].text == i; k++)
             ;
         vigie_buf_init(&d->out[i], 3 * len + 4096);
+        /* Pass 1 ended with a scan of the last text: its findings are still
+         * in the scanner, and redact need not scan that text again. */
+        mopts.reuse_scan = holds == i;
+        holds = SIZE_MAX;
         rc = detect_redact(sc, s, len, &mopts, d->map, &d->out[i], &blocked);
         if (rc == VIGIE_ERR_CONFIG) {
             /* A keyed pseudonym and no key: a deployment error, never a pass. */
@@ -660,6 +666,21 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
         }
         d->out_changed[i] = d->out[i].len != len || memcmp(d->out[i].data, s, len) != 0;
         d->changed |= d->out_changed[i];
+        if (external && d->out_changed[i]) {
+            /* Egress: what leaves for an external upstream is checked as it
+             * will be sent. redact's last pass scanned its own output, so its
+             * findings are those of the outgoing text (detect.h). Texts left
+             * unchanged were checked with their pass-1 findings above. */
+            const struct detect_finding *ef;
+            size_t nef, j;
+            ef = detect_scanner_findings(sc, &nef);
+            for (j = 0; j < nef; j++)
+                if (p->restricted[detect_rule_index(ef[j].rule)]) {
+                    arg.violation = 1;
+                    if (arg.violator == NULL)
+                        arg.violator = ef[j].rule;
+                }
+        }
         {
             const struct detect_finding *f;
             size_t nf, j;
@@ -684,28 +705,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
         }
     }
 
-    /* Egress: what leaves for an external upstream is scanned once more, as
-     * it will be sent. Texts left unchanged were scanned in pass 1 (their
-     * findings were checked above); rewritten ones are scanned again. */
     if (external) {
-        for (i = 0; i < req->ntexts && !arg.violation; i++) {
-            const struct detect_finding *f;
-            size_t nf, j;
-            if (!d->out_changed[i])
-                continue;
-            rc = detect_scan(sc, d->out[i].data, d->out[i].len, NULL, 0);
-            if (rc != VIGIE_OK) {
-                scan_error(d, rc);
-                goto done;
-            }
-            f = detect_scanner_findings(sc, &nf);
-            for (j = 0; j < nf; j++)
-                if (p->restricted[detect_rule_index(f[j].rule)]) {
-                    arg.violation = 1;
-                    if (arg.violator == NULL)
-                        arg.violator = f[j].rule;
-                }
-        }
         if (arg.violation) {
             d->rule = arg.violator;
             refuse(d, POLICY_BLOCK, POLICY_WHY_RESTRICTED);

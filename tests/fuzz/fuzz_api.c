@@ -49,7 +49,7 @@ static const char *pack = "pack: t\ndetectors:\n"
 static void setup(void)
 {
     static const unsigned char key[32] = "0123456789abcdef0123456789abcdef";
-    struct detect_mask_opts opts = {key, sizeof(key), NULL, NULL};
+    struct detect_mask_opts opts = {key, sizeof(key), NULL, NULL, 0};
     struct detect_set *set;
     struct detect_scanner *sc;
     struct vigie_diag d;

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     struct detect_set *set;
     struct detect_scanner *sc;
     struct vigie_buf in, out;
-    struct detect_mask_opts opts = {test_key, sizeof(test_key), NULL, NULL};
+    struct detect_mask_opts opts = {test_key, sizeof(test_key), NULL, NULL, 0};
     char chunk[65536];
     size_t got;
     int a;

@@ -35,7 +35,7 @@ static char keyed[64]; /* the [REF_<hex>] token of REF-1234 */
 
 static void setup(void)
 {
-    struct detect_mask_opts opts = {key, sizeof(key), NULL, NULL};
+    struct detect_mask_opts opts = {key, sizeof(key), NULL, NULL, 0};
     struct vigie_diag d;
     struct vigie_buf text, out;
     int blocked = 0, i;

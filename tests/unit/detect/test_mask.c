@@ -125,8 +125,8 @@ static void test_keyed_stable_across_scanners(void)
     struct detect_scanner *s1, *s2;
     struct detect_revmap *m1 = detect_revmap_new(), *m2 = detect_revmap_new(),
                          *m3 = detect_revmap_new();
-    struct detect_mask_opts o1 = {key1, sizeof(key1), NULL, NULL};
-    struct detect_mask_opts o2 = {key2, sizeof(key2), NULL, NULL};
+    struct detect_mask_opts o1 = {key1, sizeof(key1), NULL, NULL, 0};
+    struct detect_mask_opts o2 = {key2, sizeof(key2), NULL, NULL, 0};
     char *a, *b, *c, *d;
     int rc;
 
@@ -183,7 +183,7 @@ static enum detect_action block_nir(void *arg, const struct detect_finding *f)
 
 static void test_decide_and_block(void)
 {
-    struct detect_mask_opts o = {NULL, 0, block_nir, NULL};
+    struct detect_mask_opts o = {NULL, 0, block_nir, NULL, 0};
     struct detect_revmap *map = detect_revmap_new();
     int blocked = 0;
     char *out = mask_with(sc, "a@example.fr NIR 1 85 05 78 006 084 91", &o, map, &blocked, NULL);
