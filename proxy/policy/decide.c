@@ -544,6 +544,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
         if (now_ns() - start > budget) {
             hits_free(&first);
             refuse(d, POLICY_ERROR, POLICY_WHY_BUDGET);
+            d->inspect_ns = now_ns() - start;
             return VIGIE_OK;
         }
         holds = i;
@@ -598,6 +599,7 @@ int policy_decide(struct policy_ctx *ctx, const struct policy *p,
                 first.v[k].applied = POLICY_ACT_BLOCK;
         d->hits = first.v;
         d->nhits = first.n;
+        d->inspect_ns = now_ns() - start;
         return VIGIE_OK;
     }
     if (reroute != NULL) {
