@@ -44,6 +44,82 @@ static int set_str(char **dst, const char *v)
     return *dst != NULL ? 0 : -1;
 }
 
+/* What the command line said, kept for reloads: SIGHUP reads the file again
+ * and lays the same options over it. */
+struct serve_opts {
+    const char *conf_file;
+    const char *listens[NET_LISTEN_MAX];
+    size_t nlistens;
+    const char *admin, *upstream, *policy, *keyfile;
+    long workers;
+    int level;
+    int demo;
+};
+
+/* Builds the configuration: defaults, the file, then the command line, then
+ * the defaults that depend on the others. Returns VIGIE_OK, or an error with
+ * every problem in diag (cfg is then to be finished by the caller). */
+static int serve_config(struct net_config *cfg, void *arg, struct vigie_diag *diag)
+{
+    const struct serve_opts *o = arg;
+    size_t i;
+
+    net_config_defaults(cfg);
+    cfg->demo = o->demo;
+    if (o->conf_file != NULL && net_config_load(cfg, o->conf_file, diag) != VIGIE_OK)
+        return VIGIE_ERR_CONFIG;
+    if (o->nlistens > 0) {
+        /* The command line's listeners replace the file's plain ones. */
+        size_t k = 0;
+        for (i = 0; i < cfg->nlistens; i++) {
+            if (cfg->listens[i].ncerts > 0)
+                cfg->listens[k++] = cfg->listens[i];
+            else
+                free(cfg->listens[i].address);
+        }
+        cfg->nlistens = k;
+        for (i = 0; i < o->nlistens && cfg->nlistens < NET_LISTEN_MAX; i++) {
+            struct net_listen *ln = &cfg->listens[cfg->nlistens];
+            char err[256];
+            memset(ln, 0, sizeof(*ln));
+            if (net_address_parse(o->listens[i], &ln->ss, &ln->sslen, err, sizeof(err)) !=
+                VIGIE_OK) {
+                vigie_diag_add(diag, NULL, 0, 0, "--listen %s", err);
+                return VIGIE_ERR_CONFIG;
+            }
+            if ((ln->address = strdup(o->listens[i])) == NULL)
+                return VIGIE_ERR_NOMEM;
+            cfg->nlistens++;
+        }
+    } else if (cfg->nlistens == 0) {
+        struct net_listen *ln = &cfg->listens[cfg->nlistens];
+        char err[64];
+        if ((ln->address = strdup("127.0.0.1:8080")) == NULL)
+            return VIGIE_ERR_NOMEM;
+        net_address_parse("127.0.0.1:8080", &ln->ss, &ln->sslen, err, sizeof(err));
+        cfg->nlistens++;
+    }
+    if ((o->admin != NULL && set_str(&cfg->admin, o->admin) != 0) ||
+        (o->upstream != NULL && set_str(&cfg->upstream_url, o->upstream) != 0) ||
+        (o->policy != NULL && set_str(&cfg->policy_file, o->policy) != 0) ||
+        (o->keyfile != NULL && set_str(&cfg->key_file, o->keyfile) != 0))
+        return VIGIE_ERR_NOMEM;
+    if (cfg->policy_file == NULL &&
+        set_str(&cfg->policy_file, access(VIGIE_SOURCE_POLICY, R_OK) == 0
+                                       ? VIGIE_SOURCE_POLICY
+                                       : VIGIE_DEFAULT_POLICY) != 0)
+        return VIGIE_ERR_NOMEM;
+    if (cfg->rules_dir == NULL && set_str(&cfg->rules_dir, VIGIE_DEFAULT_RULES) != 0)
+        return VIGIE_ERR_NOMEM;
+    if (o->workers > 0)
+        cfg->workers = (unsigned)o->workers;
+    if (o->level >= 0)
+        cfg->log_level = o->level;
+    cfg->reload = serve_config;
+    cfg->reload_arg = arg;
+    return net_config_check(cfg, diag);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -52,40 +128,38 @@ int cmd_serve(int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},  {"key-file", required_argument, NULL, 'k'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    struct serve_opts o;
     struct net_config cfg;
     struct vigie_diag diag;
-    const char *conf_file = NULL;
-    const char *listens[NET_LISTEN_MAX];
-    size_t nlistens = 0, i;
-    const char *admin = NULL, *upstream = NULL, *policy = NULL, *keyfile = NULL;
-    long workers = 0;
-    int level = -1, c, rc;
+    int c, rc;
 
+    memset(&o, 0, sizeof(o));
+    o.level = -1;
     while ((c = getopt_long(argc, argv, "c:l:u:p:w:k:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': conf_file = optarg; break;
+        case 'c': o.conf_file = optarg; break;
         case 'l':
-            if (nlistens == NET_LISTEN_MAX) {
+            if (o.nlistens == NET_LISTEN_MAX) {
                 fprintf(stderr, "%s serve: at most %d listeners\n", cli_progname, NET_LISTEN_MAX);
                 return EXIT_USAGE;
             }
-            listens[nlistens++] = optarg;
+            o.listens[o.nlistens++] = optarg;
             break;
-        case 'a': admin = optarg; break;
-        case 'u': upstream = optarg; break;
-        case 'p': policy = optarg; break;
-        case 'k': keyfile = optarg; break;
+        case 'a': o.admin = optarg; break;
+        case 'u': o.upstream = optarg; break;
+        case 'p': o.policy = optarg; break;
+        case 'k': o.keyfile = optarg; break;
         case 'w': {
             char *end;
-            workers = strtol(optarg, &end, 10);
-            if (*end != '\0' || workers < 1 || workers > 64) {
+            o.workers = strtol(optarg, &end, 10);
+            if (*end != '\0' || o.workers < 1 || o.workers > 64) {
                 fprintf(stderr, "%s serve: --workers takes 1 to 64\n", cli_progname);
                 return EXIT_USAGE;
             }
             break;
         }
         case 'L':
-            if ((level = vlog_level_parse(optarg)) < 0) {
+            if ((o.level = vlog_level_parse(optarg)) < 0) {
                 fprintf(stderr, "%s serve: --log-level is debug, info, warn or error\n",
                         cli_progname);
                 return EXIT_USAGE;
@@ -99,69 +173,36 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "%s serve: unexpected argument '%s'\n", cli_progname, argv[optind]);
         return EXIT_USAGE;
     }
-    net_config_defaults(&cfg);
-    vigie_diag_init(&diag);
     if (argc <= 1) {
         /* The demo: nothing to configure, nothing to reach. */
-        cfg.demo = 1;
-        upstream = "builtin:echo";
-        admin = "127.0.0.1:8081";
-        listens[nlistens++] = "127.0.0.1:8080";
+        o.demo = 1;
+        o.upstream = "builtin:echo";
+        o.admin = "127.0.0.1:8081";
+        o.listens[o.nlistens++] = "127.0.0.1:8080";
     }
-    if (conf_file != NULL && net_config_load(&cfg, conf_file, &diag) != VIGIE_OK)
-        goto bad;
-    if (nlistens > 0) {
-        /* The command line's listeners replace the file's plain ones. */
-        size_t k = 0;
-        for (i = 0; i < cfg.nlistens; i++) {
-            if (cfg.listens[i].ncerts > 0)
-                cfg.listens[k++] = cfg.listens[i];
-            else
-                free(cfg.listens[i].address);
+    for (c = 0; c < (int)o.nlistens; c++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char err[256];
+        if (net_address_parse(o.listens[c], &ss, &len, err, sizeof(err)) != VIGIE_OK) {
+            fprintf(stderr, "%s serve: --listen %s\n", cli_progname, err);
+            return EXIT_USAGE;
         }
-        cfg.nlistens = k;
-        for (i = 0; i < nlistens && cfg.nlistens < NET_LISTEN_MAX; i++) {
-            struct net_listen *ln = &cfg.listens[cfg.nlistens];
-            char err[256];
-            memset(ln, 0, sizeof(*ln));
-            if (net_address_parse(listens[i], &ln->ss, &ln->sslen, err, sizeof(err)) != VIGIE_OK) {
-                fprintf(stderr, "%s serve: --listen %s\n", cli_progname, err);
-                net_config_fini(&cfg);
-                return EXIT_USAGE;
-            }
-            ln->address = strdup(listens[i]);
-            cfg.nlistens++;
-        }
-    } else if (cfg.nlistens == 0) {
-        struct net_listen *ln = &cfg.listens[cfg.nlistens++];
-        char err[64];
-        ln->address = strdup("127.0.0.1:8080");
-        net_address_parse("127.0.0.1:8080", &ln->ss, &ln->sslen, err, sizeof(err));
     }
-    if ((admin != NULL && set_str(&cfg.admin, admin) != 0) ||
-        (upstream != NULL && set_str(&cfg.upstream_url, upstream) != 0) ||
-        (policy != NULL && set_str(&cfg.policy_file, policy) != 0) ||
-        (keyfile != NULL && set_str(&cfg.key_file, keyfile) != 0))
-        goto bad;
-    if (upstream != NULL && strncmp(upstream, "http://", 7) != 0 &&
-        strncmp(upstream, "https://", 8) != 0 && strcmp(upstream, "builtin:echo") != 0) {
+    if (o.upstream != NULL && strncmp(o.upstream, "http://", 7) != 0 &&
+        strncmp(o.upstream, "https://", 8) != 0 && strcmp(o.upstream, "builtin:echo") != 0) {
         fprintf(stderr, "%s serve: --upstream must be http://, https:// or builtin:echo\n",
                 cli_progname);
-        net_config_fini(&cfg);
         return EXIT_USAGE;
     }
-    if (cfg.policy_file == NULL &&
-        set_str(&cfg.policy_file, access(VIGIE_SOURCE_POLICY, R_OK) == 0 ? VIGIE_SOURCE_POLICY
-                                                                         : VIGIE_DEFAULT_POLICY) != 0)
-        goto bad;
-    if (cfg.rules_dir == NULL && set_str(&cfg.rules_dir, VIGIE_DEFAULT_RULES) != 0)
-        goto bad;
-    if (workers > 0)
-        cfg.workers = (unsigned)workers;
-    if (level >= 0)
-        cfg.log_level = level;
-    if (net_config_check(&cfg, &diag) != VIGIE_OK)
-        goto bad;
+    vigie_diag_init(&diag);
+    if (serve_config(&cfg, &o, &diag) != VIGIE_OK) {
+        cli_print_diag(stderr, &diag, "");
+        vigie_diag_free(&diag);
+        net_config_fini(&cfg);
+        return 1;
+    }
+    vigie_diag_free(&diag);
     vlog_open(STDERR_FILENO, (enum vlog_level)cfg.log_level);
     if (cfg.demo)
         fprintf(stderr,
@@ -175,11 +216,5 @@ int cmd_serve(int argc, char **argv)
                 cfg.policy_file);
     rc = net_serve(&cfg);
     net_config_fini(&cfg);
-    vigie_diag_free(&diag);
     return rc;
-bad:
-    cli_print_diag(stderr, &diag, "");
-    vigie_diag_free(&diag);
-    net_config_fini(&cfg);
-    return 1;
 }

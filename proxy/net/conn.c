@@ -56,6 +56,7 @@ struct gw_conn {
     enum conn_state state;
     struct gw_conn *prev, *next;
     char peer[64];
+    struct gw_tunables tun; /* copied from the snapshot at accept and at each request */
     int tls;
     int subject_known;
     char subject[512];
@@ -374,7 +375,7 @@ static void exchange_end(struct gw_conn *c, int close)
     }
     http_parser_reset(&c->req);
     c->state = CS_IDLE;
-    arm(c, c->w->cfg->t.keepalive_ms);
+    arm(c, c->tun.t.keepalive_ms);
     bufferevent_enable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         event_active(c->resume, EV_TIMEOUT, 0);
@@ -810,7 +811,7 @@ static void decide_and_forward(struct gw_conn *c)
         vigie_buf_free(&fwd);
         c->state = CS_UPSTREAM;
         c->t_up_sent = gw_now_ns();
-        c->uc = gw_upstream_send(c->w, c->up, &upreq, 0, &up_events, c);
+        c->uc = gw_upstream_send(c->w, c->up, &c->snap->tun, &upreq, 0, &up_events, c);
     }
 }
 
@@ -923,7 +924,6 @@ static int on_head(struct gw_conn *c)
 
     al = http_parser_get(&c->req, "accept-language", &len);
     c->lang = (al != NULL && len >= 2 && strncasecmp(al, "en", 2) == 0) ? "en" : "fr";
-    c->snap = gw_snap_get();
     if (c->snap == NULL) {
         respond_error(c, 503, "server_error", "unavailable", "the gateway has no policy", 1);
         return -1;
@@ -963,7 +963,7 @@ static int on_head(struct gw_conn *c)
         return -1;
     }
     policy_limits_of(c->snap->policy, &c->who, &lim);
-    c->body_max = lim.body_max < c->w->cfg->body_max ? lim.body_max : c->w->cfg->body_max;
+    c->body_max = lim.body_max < c->tun.body_max ? lim.body_max : c->tun.body_max;
     cl = http_parser_content_length(&c->req);
     if (cl != HTTP_LENGTH_NONE && cl > c->body_max) {
         c->decision = "deny";
@@ -996,7 +996,12 @@ static void begin_request(struct gw_conn *c)
              (unsigned long long)(((uint64_t)w->index << 56) ^ (n * 0x9E3779B97F4A7C15ull)));
     c->t0 = gw_now_ns();
     c->state = CS_HEAD;
-    arm(c, w->cfg->t.head_ms);
+    /* The snapshot this request will be decided with: its settings apply
+     * from now on (a reload changes them for the next request). */
+    gw_snap_unref(c->snap);
+    if ((c->snap = gw_snap_get()) != NULL)
+        c->tun = c->snap->tun;
+    arm(c, c->tun.t.head_ms);
 }
 
 static void parse_error(struct gw_conn *c)
@@ -1042,7 +1047,7 @@ static void process_input(struct gw_conn *c)
             if (on_head(c) != 0)
                 return;
             c->state = CS_BODY;
-            arm(c, c->w->cfg->t.body_ms);
+            arm(c, c->tun.t.body_ms);
             break;
         case HTTP_BODY_CHUNK: {
             size_t blen;
@@ -1077,7 +1082,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 
     GW_CHECK(c, GW_CONN_MAGIC);
     if (c->state == CS_BODY)
-        arm(c, c->w->cfg->t.body_ms);
+        arm(c, c->tun.t.body_ms);
     process_input(c);
 }
 
@@ -1176,13 +1181,19 @@ void gw_conn_accept(struct gw_worker *w, evutil_socket_t fd, const struct sockad
     c->magic = GW_CONN_MAGIC;
     c->w = w;
     c->ep = -1;
+    {
+        struct gw_snap *snap = gw_snap_get();
+        VIGIE_ASSERT(snap != NULL); /* installed before any listener exists */
+        c->tun = snap->tun;
+        gw_snap_unref(snap);
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
                   sizeof(c->peer));
-    http_parser_init(&c->req, HTTP_REQUEST, &w->cfg->req_limits);
+    http_parser_init(&c->req, HTTP_REQUEST, &c->tun.req);
     vigie_buf_init(&c->body, VIGIE_HTTP_BODY_MAX);
     c->next = w->conns;
     if (w->conns != NULL)
@@ -1213,10 +1224,10 @@ void gw_conn_accept(struct gw_worker *w, evutil_socket_t fd, const struct sockad
         return;
     }
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(c->bev, EV_READ, 0, w->cfg->pipeline_max);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, c->tun.pipeline_max);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->state = CS_IDLE;
-    arm(c, w->cfg->t.head_ms);
+    arm(c, c->tun.t.head_ms);
 }
 
 void gw_conn_drain_all(struct gw_worker *w)

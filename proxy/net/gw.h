@@ -52,6 +52,17 @@ struct gw_upstream {
     char *cred_value; /* "Bearer KEY", wiped on free */
 };
 
+/* The settings a reload may change for new connections: a connection copies
+ * them when it is accepted (and again at each request), an upstream
+ * connection when it is used. Listeners, workers and TLS certificates are
+ * read at start only. */
+struct gw_tunables {
+    struct net_timeouts t;
+    struct http_limits req; /* request parser limits */
+    size_t body_max;
+    size_t pipeline_max;
+};
+
 /* What a request needs from configuration, shared read-only by the workers
  * and replaced as a whole on reload. */
 struct gw_snap {
@@ -62,6 +73,7 @@ struct gw_snap {
     size_t keylen;
     struct gw_upstream *ups;
     size_t nups;
+    struct gw_tunables tun;
     uint64_t generation;
 };
 
@@ -133,8 +145,8 @@ struct gw_up_events {
  * pooled connection or a new one, and reports the answer through ev. Returns
  * the connection (to cancel), or NULL after on_error was called synchronously. */
 struct gw_upconn *gw_upstream_send(struct gw_worker *w, const struct gw_upstream *up,
-                                   struct vigie_buf *req, int head_request,
-                                   const struct gw_up_events *ev, void *arg);
+                                   const struct gw_tunables *tun, struct vigie_buf *req,
+                                   int head_request, const struct gw_up_events *ev, void *arg);
 /* Flow control: stop or resume reading the answer (client output is full). */
 void gw_upstream_pause(struct gw_upconn *uc, int paused);
 /* The exchange gives up (client gone, refusal): the connection is closed,

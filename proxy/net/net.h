@@ -75,6 +75,10 @@ struct net_config {
     size_t pipeline_max; /* bytes read ahead of the request in progress */
     int log_level;
     int demo;            /* no argument from the source tree */
+    /* SIGHUP: builds the configuration again (the file read anew, the command
+     * line laid over it) into a zeroed struct; NULL: the policy side only. */
+    int (*reload)(struct net_config *cfg, void *arg, struct vigie_diag *diag);
+    void *reload_arg;
 };
 
 /* Defaults (DESIGN.md) for everything; no listener, no policy. */

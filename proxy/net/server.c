@@ -273,6 +273,10 @@ static struct gw_snap *snap_build(const struct net_config *cfg, struct vigie_dia
     }
     if (bad)
         goto fail;
+    s->tun.t = cfg->t;
+    s->tun.req = cfg->req_limits;
+    s->tun.body_max = cfg->body_max;
+    s->tun.pipeline_max = cfg->pipeline_max;
     s->generation = ++snap_generation;
     return s;
 fail:
@@ -608,26 +612,92 @@ static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
 
 /* ---- signals ------------------------------------------------------------------------------ */
 
+/* What a reload cannot change in a running process: names of the settings
+ * that differ, for the log ("listen,workers"), in out. */
+static void restart_only(const struct net_config *a, const struct net_config *b, char *out,
+                         size_t n)
+{
+    size_t i, j;
+    int listen = a->nlistens != b->nlistens;
+
+    out[0] = '\0';
+    for (i = 0; !listen && i < a->nlistens; i++) {
+        const struct net_listen *x = &a->listens[i], *y = &b->listens[i];
+        listen |= strcmp(x->address, y->address) != 0 || x->ncerts != y->ncerts ||
+                  x->client_cert != y->client_cert ||
+                  (x->client_ca == NULL) != (y->client_ca == NULL) ||
+                  (x->client_ca != NULL && strcmp(x->client_ca, y->client_ca) != 0);
+        for (j = 0; !listen && j < x->ncerts; j++)
+            listen |= strcmp(x->certs[j], y->certs[j]) != 0 || strcmp(x->keys[j], y->keys[j]) != 0;
+    }
+    if (listen)
+        snprintf(out + strlen(out), n - strlen(out), "%slisten", out[0] ? "," : "");
+    if ((a->admin == NULL) != (b->admin == NULL) ||
+        (a->admin != NULL && strcmp(a->admin, b->admin) != 0))
+        snprintf(out + strlen(out), n - strlen(out), "%sadmin", out[0] ? "," : "");
+    if (a->workers != b->workers)
+        snprintf(out + strlen(out), n - strlen(out), "%sworkers", out[0] ? "," : "");
+    if (a->conn_max != b->conn_max)
+        snprintf(out + strlen(out), n - strlen(out), "%slimits.connections", out[0] ? "," : "");
+    if (a->t.drain_ms != b->t.drain_ms)
+        snprintf(out + strlen(out), n - strlen(out), "%stimeouts.drain", out[0] ? "," : "");
+}
+
+/* SIGHUP: the configuration file is read again (the command line laid over
+ * it), then the policy, its packs, credentials, the pseudonym key and the
+ * upstream table; timeouts and limits apply to connections from now on. All
+ * of it is built beside the running snapshot and swapped in only if all of it
+ * loaded. What only a restart can change is kept, and the log says so. */
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
     const struct net_config *cfg = arg;
+    struct net_config *nc = NULL;
+    const struct net_config *use = cfg;
     struct vigie_diag diag;
     struct gw_snap *s;
 
     vigie_diag_init(&diag);
-    s = snap_build(cfg, &diag);
-    if (s == NULL) {
-        /* The running snapshot stays: a bad edit never takes the gateway down. */
-        log_diag(VLOG_ERROR, "reload_failed", &diag);
-        metrics_reload(gw.metrics, 0);
-        vigie_diag_free(&diag);
-        return;
+    if (cfg->reload != NULL) {
+        if ((nc = calloc(1, sizeof(*nc))) == NULL ||
+            cfg->reload(nc, cfg->reload_arg, &diag) != VIGIE_OK) {
+            if (nc == NULL)
+                vigie_diag_add(&diag, NULL, 0, 0, "out of memory");
+            goto failed;
+        }
+        use = nc;
+    }
+    s = snap_build(use, &diag);
+    if (s == NULL)
+        goto failed;
+    if (nc != NULL) {
+        char kept[128];
+        restart_only(cfg, nc, kept, sizeof(kept));
+        if (kept[0] != '\0') {
+            struct vlog_rec r;
+            vlog_begin(&r, VLOG_WARN, "restart_needed");
+            vlog_str(&r, "kept", kept);
+            vlog_str(&r, "reason", "these settings are read at start only; the rest was reloaded");
+            vlog_end(&r);
+        }
+        vlog_open(STDERR_FILENO, (enum vlog_level)nc->log_level);
+        net_config_fini(nc);
+        free(nc);
     }
     vigie_diag_free(&diag);
     snap_install(s);
     metrics_reload(gw.metrics, 1);
     metrics_set_policy(gw.metrics, policy_id(s->policy), policy_version(s->policy));
     log_policy("reloaded", s);
+    return;
+failed:
+    /* The running snapshot stays: a bad edit never takes the gateway down. */
+    log_diag(VLOG_ERROR, "reload_failed", &diag);
+    metrics_reload(gw.metrics, 0);
+    vigie_diag_free(&diag);
+    if (nc != NULL) {
+        net_config_fini(nc);
+        free(nc);
+    }
 }
 
 static struct event *drain_poll;

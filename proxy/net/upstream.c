@@ -48,6 +48,7 @@ struct gw_upconn {
     const struct gw_up_events *ev;
     void *arg;
     const char *upstream_name;
+    struct gw_tunables tun; /* timeouts of the exchange that uses it */
     int got_bytes;
     int paused;
     int busy; /* inside a callback: free later */
@@ -145,7 +146,7 @@ static void finished(struct gw_upconn *uc, int reusable)
         uc->next = w->idle;
         w->idle = uc;
         w->nidle++;
-        arm(uc, w->cfg->t.keepalive_ms);
+        arm(uc, uc->tun.t.keepalive_ms);
     } else {
         upconn_free(uc);
     }
@@ -242,7 +243,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         return;
     }
     if (uc->state == UC_READING && !uc->paused)
-        arm(uc, uc->w->cfg->t.up_idle_ms);
+        arm(uc, uc->tun.t.up_idle_ms);
 }
 
 static int tls_failed(struct bufferevent *bev)
@@ -268,7 +269,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         uc->state = UC_WAITING;
-        arm(uc, uc->w->cfg->t.up_first_byte_ms);
+        arm(uc, uc->tun.t.up_first_byte_ms);
         return;
     }
     if (uc->state == UC_IDLE) {
@@ -327,7 +328,8 @@ static struct gw_upconn *pool_take(struct gw_worker *w, const char *key)
     return NULL;
 }
 
-static struct gw_upconn *connect_new(struct gw_worker *w, const struct gw_upstream *up)
+static struct gw_upconn *connect_new(struct gw_worker *w, const struct gw_upstream *up,
+                                     const struct gw_tunables *tun)
 {
     struct gw_upconn *uc = calloc(1, sizeof(*uc));
     char err[256];
@@ -336,6 +338,7 @@ static struct gw_upconn *connect_new(struct gw_worker *w, const struct gw_upstre
         return NULL;
     uc->magic = GW_UPCONN_MAGIC;
     uc->w = w;
+    uc->tun = *tun;
     snprintf(uc->key, sizeof(uc->key), "%s", up->key);
     http_parser_init(&uc->resp, HTTP_RESPONSE, NULL);
     uc->timer = evtimer_new(w->base, on_timer, uc);
@@ -361,7 +364,7 @@ static struct gw_upconn *connect_new(struct gw_worker *w, const struct gw_upstre
     if (bufferevent_socket_connect(uc->bev, (const struct sockaddr *)&up->ss, (int)up->sslen) !=
         0)
         goto fail;
-    arm(uc, w->cfg->t.up_connect_ms);
+    arm(uc, uc->tun.t.up_connect_ms);
     return uc;
 fail:
     upconn_free(uc);
@@ -369,12 +372,14 @@ fail:
 }
 
 struct gw_upconn *gw_upstream_send(struct gw_worker *w, const struct gw_upstream *up,
-                                   struct vigie_buf *req, int head_request,
-                                   const struct gw_up_events *ev, void *arg)
+                                   const struct gw_tunables *tun, struct vigie_buf *req,
+                                   int head_request, const struct gw_up_events *ev, void *arg)
 {
     struct gw_upconn *uc = pool_take(w, up->key);
 
-    if (uc == NULL && (uc = connect_new(w, up)) == NULL) {
+    if (uc != NULL)
+        uc->tun = *tun;
+    if (uc == NULL && (uc = connect_new(w, up, tun)) == NULL) {
         vigie_buf_free(req);
         metrics_upstream_error(w->metrics, up->name, "connect");
         ev->on_error(arg, 502, "upstream_connect", 0);
@@ -399,7 +404,7 @@ struct gw_upconn *gw_upstream_send(struct gw_worker *w, const struct gw_upstream
     bufferevent_enable(uc->bev, EV_READ | EV_WRITE);
     if (uc->state == UC_IDLE) {
         uc->state = UC_WAITING;
-        arm(uc, w->cfg->t.up_first_byte_ms);
+        arm(uc, uc->tun.t.up_first_byte_ms);
     }
     return uc;
 }
@@ -416,8 +421,8 @@ void gw_upstream_pause(struct gw_upconn *uc, int paused)
     } else {
         bufferevent_enable(uc->bev, EV_READ);
         if (uc->state == UC_READING || uc->state == UC_WAITING)
-            arm(uc, uc->state == UC_READING ? uc->w->cfg->t.up_idle_ms
-                                             : uc->w->cfg->t.up_first_byte_ms);
+            arm(uc, uc->state == UC_READING ? uc->tun.t.up_idle_ms
+                                             : uc->tun.t.up_first_byte_ms);
         /* bytes already buffered are not announced again by libevent */
         if (evbuffer_get_length(bufferevent_get_input(uc->bev)) > 0)
             on_read(uc->bev, uc);

@@ -313,6 +313,30 @@ rc=$?
 code=$(chat "$P1" demo-portal-key "$tmp/chat4.json")
 [ "$rc" -eq 0 ] && grep '"event":"ready"' "$tmp/gw2.err" | grep -qF '"workers":2' && [ "$code" = 200 ]
 check config_file_serves $? "rc=$rc chat=$code err=[$(cat "$tmp/gw2.err")]"
+
+# 9a. SIGHUP reads the configuration file again: a new body limit applies to
+# the next request; a changed listener is kept (restart needed) and said so;
+# a broken file changes nothing and says where it is broken.
+read -r P3 < <(free_ports 1)
+big=$(python3 -c 'import json; print(json.dumps({"model":"mistral-small-onprem","messages":[{"role":"user","content":"x"*3000}]}))')
+sed -e "s/127.0.0.1:$P1/127.0.0.1:$P3/" -e 's/  drain: 2s/  drain: 2s\nlimits:\n  body: 2K/' \
+    "$tmp/gw.yaml" >"$tmp/gw.new" && mv "$tmp/gw.new" "$tmp/gw.yaml"
+kill -HUP "$gw"
+wait_for "$tmp/gw2.err" '"event":"reloaded"' 30 "$gw"
+rc=$?
+code=$(curl -s -o "$tmp/big.json" -w '%{http_code}' -H 'Authorization: Bearer demo-portal-key' \
+    -H 'Content-Type: application/json' --data-binary "$big" "http://127.0.0.1:$P1/v1/chat/completions")
+[ "$rc" -eq 0 ] && [ "$code" = 413 ] && grep -q '"event":"restart_needed".*"kept":"listen"' "$tmp/gw2.err"
+check reload_config_file $? "rc=$rc code=$code err=[$(tail -5 "$tmp/gw2.err")]"
+cp "$tmp/gw.yaml" "$tmp/gw.good"
+printf 'timeouts:\n  keepalve: 5s\n' >>"$tmp/gw.yaml"
+kill -HUP "$gw"
+wait_for "$tmp/gw2.err" '"event":"reload_failed"' 30 "$gw"
+rc=$?
+code=$(chat "$P1" demo-portal-key "$tmp/chat5.json")
+[ "$rc" -eq 0 ] && [ "$code" = 200 ] && grep '"event":"reload_failed"' "$tmp/gw2.err" | grep -qF "$tmp/gw.yaml:"
+check reload_config_broken $? "rc=$rc code=$code err=[$(tail -5 "$tmp/gw2.err")]"
+mv "$tmp/gw.good" "$tmp/gw.yaml"
 kill -INT "$gw"
 wait_exit "$gw" 5
 gone=$?
