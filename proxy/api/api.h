@@ -60,6 +60,7 @@ enum api_why {
     API_WHY_TOO_MANY_TEXTS = 8, /* 413: more text fields than texts_max */
     API_WHY_EVENT_TOO_BIG = 9,  /* 502: a streamed event over event_max */
     API_WHY_INTERNAL = 10,      /* 500: an invariant of the splice failed */
+    API_WHY_STOPPED = 11,       /* a stream's observer refused its text (answer clauses) */
 };
 
 struct api_error {
@@ -187,6 +188,16 @@ int api_stream_feed(struct api_stream *s, const char *in, size_t len, struct vig
  * last event. */
 int api_stream_finish(struct api_stream *s, struct vigie_buf *out, struct api_error *err);
 void api_stream_usage(const struct api_stream *s, struct api_usage *out);
+/* An observer sees every piece of restored text as the filter releases it,
+ * before its event is written out: (choice index, field: 0 content, 1
+ * completion text, 2 tool-call arguments, 3 NDJSON response), in order per
+ * (choice, field). Returning non-zero stops the stream: the feed or finish
+ * call fails with API_WHY_STOPPED and the event holding that text is not
+ * written. The gateway applies the policy's answer clauses this way. */
+typedef int (*api_stream_observe_fn)(void *arg, int64_t choice, int field, const char *text,
+                                     size_t len);
+void api_stream_set_observer(struct api_stream *s, api_stream_observe_fn fn, void *arg);
+
 /* Events seen, events whose JSON did not parse (passed through as they came). */
 void api_stream_counts(const struct api_stream *s, size_t *events, size_t *unparsed);
 void api_stream_free(struct api_stream *s);

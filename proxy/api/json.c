@@ -95,6 +95,7 @@ static const struct {
     [API_WHY_TOO_MANY_TEXTS] = {"too_many_texts", 413, VIGIE_ERR_TOO_BIG},
     [API_WHY_EVENT_TOO_BIG] = {"event_too_big", 502, VIGIE_ERR_TOO_BIG},
     [API_WHY_INTERNAL] = {"internal", 500, VIGIE_ERR_INVAL},
+    [API_WHY_STOPPED] = {"stopped", 403, VIGIE_ERR_MATCH},
 };
 
 const char *api_why_name(enum api_why why)

@@ -62,6 +62,9 @@ struct api_stream {
     struct api_usage usage;
     size_t events, unparsed;
     struct vigie_buf tmp, data;
+    api_stream_observe_fn observe; /* sees every restored text as it is released */
+    void *observe_arg;
+    int stopped;                   /* the observer stopped the stream */
 };
 
 /* An edit of the current event, with its bytes in ctx.enc at [off, off+len). */
@@ -174,6 +177,12 @@ struct api_stream *api_ndjson_new(const struct detect_revmap *map, const struct 
     return stream_new(FMT_NDJSON, map, lim);
 }
 
+void api_stream_set_observer(struct api_stream *s, api_stream_observe_fn fn, void *arg)
+{
+    s->observe = fn;
+    s->observe_arg = arg;
+}
+
 void api_stream_free(struct api_stream *s)
 {
     if (s == NULL)
@@ -241,8 +250,22 @@ static struct pedit *edit_add(struct ctx *c, const json_t *parent, const char *k
     return e;
 }
 
-/* Restores text[0..len) into c->enc as a JSON string. */
-static int enc_restored(struct ctx *c, const char *text, size_t len)
+/* Shows released text to the observer; its refusal stops the stream. */
+static int observe(struct api_stream *s, int64_t choice, enum field f, const char *t, size_t len)
+{
+    if (s->observe == NULL || len == 0)
+        return VIGIE_OK;
+    if (s->observe(s->observe_arg, choice, (int)f, t, len) != 0) {
+        s->stopped = 1;
+        return VIGIE_ERR_MATCH;
+    }
+    return VIGIE_OK;
+}
+
+/* Restores text[0..len) of stream (choice, f) into c->enc as a JSON string,
+ * after the observer has seen the restored text. */
+static int enc_restored(struct ctx *c, int64_t choice, enum field f, const char *text,
+                        size_t len)
 {
     struct api_stream *s = c->s;
     int rc;
@@ -256,6 +279,8 @@ static int enc_restored(struct ctx *c, const char *text, size_t len)
         text = s->tmp.data != NULL ? s->tmp.data : "";
         len = s->tmp.len;
     }
+    if ((rc = observe(s, choice, f, text, len)) != VIGIE_OK)
+        return rc;
     return vigie_buf_json_str(&c->enc, text, len);
 }
 
@@ -278,7 +303,7 @@ static int stream_text(struct ctx *c, const json_t *parent, const char *key, siz
     if (h != NULL)
         h->consumed = 1;
     if (hl == 0 && (s->ntok == 0 || memchr(v, '[', vlen) == NULL))
-        return VIGIE_OK; /* the common case: nothing to restore, nothing held */
+        return observe(s, choice, f, v, vlen); /* the common case: nothing to restore, nothing held */
     vigie_buf_init(&join, s->lim.event_max + API_TOKEN_MAX);
     if ((rc = vigie_buf_append(&join, h != NULL ? h->text : "", hl)) != VIGIE_OK ||
         (rc = vigie_buf_append(&join, v, vlen)) != VIGIE_OK)
@@ -304,7 +329,7 @@ static int stream_text(struct ctx *c, const json_t *parent, const char *key, siz
         rc = VIGIE_ERR_NOMEM;
         goto out;
     }
-    if ((rc = enc_restored(c, t, cut)) != VIGIE_OK)
+    if ((rc = enc_restored(c, choice, f, t, cut)) != VIGIE_OK)
         goto out;
     e->len = c->enc.len - e->off;
     if (cut < tl) {
@@ -327,7 +352,7 @@ static int enc_member(struct ctx *c, const char *key, const struct held *h)
     if ((rc = vigie_buf_json_str(&c->enc, key, strlen(key))) != VIGIE_OK ||
         (rc = vigie_buf_appendc(&c->enc, ':')) != VIGIE_OK)
         return rc;
-    return enc_restored(c, h->text, h->len);
+    return enc_restored(c, h->choice, h->field, h->text, h->len);
 }
 
 /* {"index":j,"function":{"arguments":<text>}} */
@@ -353,7 +378,7 @@ static int put_member(struct ctx *c, const json_t *obj, const char *key, const s
 
     if (e == NULL)
         return VIGIE_ERR_NOMEM;
-    rc = replace ? enc_restored(c, h->text, h->len) : enc_member(c, key, h);
+    rc = replace ? enc_restored(c, h->choice, h->field, h->text, h->len) : enc_member(c, key, h);
     e->len = c->enc.len - e->off;
     return rc;
 }
@@ -883,9 +908,11 @@ static int drain(struct api_stream *s, struct vigie_buf *out)
     return rc;
 }
 
-static int fail(struct api_error *err, int rc)
+static int fail(const struct api_stream *s, struct api_error *err, int rc)
 {
-    if (rc == VIGIE_ERR_TOO_BIG)
+    if (s->stopped)
+        api_error_set(err, API_WHY_STOPPED, "the answer was stopped by its observer");
+    else if (rc == VIGIE_ERR_TOO_BIG)
         api_error_set(err, API_WHY_EVENT_TOO_BIG, "a streamed event or line is over the limit");
     else if (rc == VIGIE_ERR_NOMEM)
         api_error_set(err, API_WHY_NOMEM, "out of memory");
@@ -904,14 +931,14 @@ int api_stream_feed(struct api_stream *s, const char *in, size_t len, struct vig
         size_t room = s->lim.event_max + 1 - s->ev.len, n = len < room ? len : room;
         if ((rc = vigie_buf_append(&s->ev, in, n)) != VIGIE_OK) {
             vigie_buf_init(&s->ev, s->lim.event_max + 2);
-            return fail(err, rc);
+            return fail(s, err, rc);
         }
         in += n;
         len -= n;
         if ((rc = drain(s, out)) != VIGIE_OK)
-            return fail(err, rc);
+            return fail(s, err, rc);
         if (s->ev.len > s->lim.event_max)
-            return fail(err, VIGIE_ERR_TOO_BIG);
+            return fail(s, err, VIGIE_ERR_TOO_BIG);
     }
     return VIGIE_OK;
 }
@@ -936,5 +963,5 @@ int api_stream_finish(struct api_stream *s, struct vigie_buf *out, struct api_er
     }
     if (rc == VIGIE_OK)
         rc = flush_all(s, out);
-    return rc == VIGIE_OK ? VIGIE_OK : fail(err, rc);
+    return rc == VIGIE_OK ? VIGIE_OK : fail(s, err, rc);
 }

@@ -31,6 +31,8 @@
 #include "net/tls.h"
 
 #define CONN_OUT_HIGH (1u << 20) /* client output buffered before the model is paused */
+#define ANSWER_TAIL 256u          /* text of a streamed answer kept to judge the next piece */
+#define ANSWER_STREAMS 8u         /* (choice, field) streams judged per answer */
 
 enum conn_state {
     CS_IDLE = 0,       /* 0: between requests (keep-alive) or before the first */
@@ -88,6 +90,17 @@ struct gw_conn {
     struct vigie_buf resp;
     struct vigie_buf out;
     char ctype[128];
+    /* Answer clauses on a streamed answer: each released piece is judged with
+     * the end of the text before it, so a value split across events is seen
+     * whole once its last piece arrives (and that piece never goes out). */
+    struct answer_tail {
+        int64_t choice;
+        int field;
+        size_t len;
+        char text[ANSWER_TAIL];
+    } tails[ANSWER_STREAMS];
+    size_t ntails;
+    const char *stop_code;
     int head_sent;
     uint64_t bytes_in, bytes_out;
     struct api_usage usage;
@@ -350,6 +363,9 @@ static void exchange_reset(struct gw_conn *c)
     c->status = 0;
     c->code = NULL;
     c->mode = RM_BUFFER;
+    vigie_wipe(c->tails, sizeof(c->tails));
+    c->ntails = 0;
+    c->stop_code = NULL;
     c->head_sent = 0;
     c->bytes_in = c->bytes_out = 0;
     c->t_body_done = c->t_up_sent = c->t_up_done = 0;
@@ -399,6 +415,110 @@ static int write_chunk(struct gw_conn *c, const char *p, size_t n)
     return 0;
 }
 
+/* Whether the caller's answer clauses can change or stop an answer: some
+ * rule's answer action is mask or stricter, enforced. */
+static int answer_clauses_active(const struct gw_conn *c)
+{
+    const struct policy *p = c->snap->policy;
+    const struct detect_set *set = policy_rules(p);
+    size_t i, n = detect_set_nrules(set);
+
+    for (i = 0; i < n; i++) {
+        enum policy_mode mode;
+        enum policy_action a = policy_rule_action(p, c->who.groups, c->who.ngroups,
+                                                  detect_set_rule(set, i), POLICY_DIR_RESPONSE,
+                                                  &mode, NULL);
+        if (a >= POLICY_ACT_PSEUDONYMISE && mode == POLICY_MODE_ENFORCE)
+            return 1;
+    }
+    return 0;
+}
+
+/* The stream filter's observer: judges each released piece of a streamed
+ * answer with the tail of its stream before it. A piece that completes a
+ * value an answer clause masks or blocks stops the stream before it goes out:
+ * what was sent before cannot be masked any more, so the stream ends with an
+ * error event rather than carry on (fail closed). */
+static int answer_observe(void *arg, int64_t choice, int field, const char *text, size_t len)
+{
+    struct gw_conn *c = arg;
+    struct answer_tail *t = NULL;
+    struct vigie_buf win, out;
+    size_t i, keep;
+    int changed = 0, blocked = 0, rc;
+
+    GW_CHECK(c, GW_CONN_MAGIC);
+    for (i = 0; i < c->ntails && t == NULL; i++)
+        if (c->tails[i].choice == choice && c->tails[i].field == field)
+            t = &c->tails[i];
+    if (t == NULL) {
+        if (c->ntails == ANSWER_STREAMS) {
+            c->stop_code = "answer_streams";
+            return -1;
+        }
+        t = &c->tails[c->ntails++];
+        t->choice = choice;
+        t->field = field;
+        t->len = 0;
+    }
+    vigie_buf_init(&win, ANSWER_TAIL + len + 1);
+    vigie_buf_init(&out, VIGIE_API_OUT_MAX);
+    if (vigie_buf_append(&win, t->text, t->len) != VIGIE_OK ||
+        vigie_buf_append(&win, text, len) != VIGIE_OK) {
+        c->stop_code = "internal";
+        return -1;
+    }
+    rc = policy_filter_response(c->w->pctx, c->snap->policy, &c->who, win.data, win.len, &out,
+                                &changed, &blocked);
+    vigie_buf_free(&out);
+    if (rc != VIGIE_OK || changed || blocked) {
+        c->stop_code = rc != VIGIE_OK ? "detector" : blocked ? "answer_blocked" : "answer_masked";
+        vigie_buf_free(&win);
+        return -1;
+    }
+    /* The new tail: the window's last bytes, from a character boundary. */
+    keep = win.len < ANSWER_TAIL ? win.len : ANSWER_TAIL;
+    while (keep > 0 && ((unsigned char)win.data[win.len - keep] & 0xC0) == 0x80)
+        keep--;
+    memcpy(t->text, win.data + win.len - keep, keep);
+    t->len = keep;
+    vigie_buf_free(&win);
+    return 0;
+}
+
+/* What a client reads when an answer clause refused the model's answer. */
+static const char *answer_message(const struct gw_conn *c)
+{
+    return strcmp(c->lang, "en") == 0
+               ? "The model's answer held data the policy does not let through: it was stopped."
+               : "La réponse du modèle contenait des données que la politique ne laisse pas "
+                 "passer : elle a été interrompue.";
+}
+
+/* Ends a streamed answer that an answer clause stopped: the events already
+ * judged, then an error event in the stream's own format, then the end of
+ * the chunked body. The model's connection is closed. */
+static void stop_stream(struct gw_conn *c)
+{
+    const char *msg = answer_message(c);
+    struct vigie_buf e;
+
+    gw_upstream_cancel(c->uc);
+    c->uc = NULL;
+    c->code = c->stop_code != NULL ? c->stop_code : "answer_blocked";
+    write_chunk(c, c->out.data, c->out.len);
+    vigie_buf_init(&e, 4096);
+    vigie_buf_printf(&e, "%s{\"error\":{\"message\":", c->mode == RM_SSE ? "data: " : "");
+    vigie_buf_json_str(&e, msg, strlen(msg));
+    vigie_buf_printf(&e, ",\"type\":\"policy_error\",\"code\":");
+    vigie_buf_json_str(&e, c->code, strlen(c->code));
+    if (vigie_buf_printf(&e, "}}%s", c->mode == RM_SSE ? "\n\n" : "\n") == VIGIE_OK)
+        write_chunk(c, e.data, e.len);
+    vigie_buf_free(&e);
+    out_write(c, "0\r\n\r\n", 5);
+    exchange_end(c, 0);
+}
+
 static void on_up_head(void *arg, struct http_parser *p)
 {
     struct gw_conn *c = arg;
@@ -431,6 +551,8 @@ static void on_up_head(void *arg, struct http_parser *p)
             c->status = 0;
             return;
         }
+        if (answer_clauses_active(c))
+            api_stream_set_observer(c->flt, answer_observe, c);
         write_head(c, status, c->ctype, HTTP_LENGTH_NONE, c->close_after);
         c->state = CS_RESPONDING;
     } else {
@@ -457,6 +579,10 @@ static int on_up_body(void *arg, const char *data, size_t len)
     }
     vigie_buf_reset(&c->out);
     if (api_stream_feed(c->flt, data, len, &c->out, &err) != VIGIE_OK) {
+        if (err.why == API_WHY_STOPPED) {
+            stop_stream(c);
+            return -1;
+        }
         /* An event we cannot filter is never passed on: cut the stream. */
         vigie_buf_init(&c->out, VIGIE_API_EVENT_MAX * 2u);
         gw_upstream_cancel(c->uc);
@@ -545,7 +671,7 @@ static void on_up_done(void *arg)
         size_t len;
         int rc = finish_buffered(c, &body, &len);
         if (rc == 403) {
-            respond_policy(c, POLICY_WHY_BLOCKED, 0);
+            respond_error(c, 403, "policy_error", "answer_blocked", answer_message(c), 0);
             return;
         }
         if (rc != 0) {
@@ -560,7 +686,10 @@ static void on_up_done(void *arg)
     }
     vigie_buf_reset(&c->out);
     if (api_stream_finish(c->flt, &c->out, &err) != VIGIE_OK) {
-        exchange_end(c, 1);
+        if (err.why == API_WHY_STOPPED)
+            stop_stream(c);
+        else
+            exchange_end(c, 1);
         return;
     }
     api_stream_usage(c->flt, &c->usage);

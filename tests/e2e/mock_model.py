@@ -48,6 +48,7 @@ Behaviours, chosen by the request header `x-mock-mode` or by the model name
   error=STATUS   answer STATUS with an OpenAI-shaped JSON error
   close          Connection: close after the answer
   tool           answer with a tool call even without `tools`
+  say=HEX        answer (chat) with this text, hex-encoded UTF-8, instead of the echo
   gate=PATH      streamed: after the first two events, wait (at most 60 s) until the
                  file PATH exists before sending the rest (a test sees the first
                  events arrive while the model is still "thinking")
@@ -378,6 +379,10 @@ class Mock:
             if tool_name:
                 args = json.dumps({"echo": last_user}, ensure_ascii=False)
                 out = args
+            elif "say" in modes:
+                # answer with a fixed text (hex-encoded UTF-8), whatever was asked:
+                # lets a test put in an answer what the request could not carry
+                out = bytes.fromhex(modes["say"]).decode("utf-8")
             else:
                 out = last_user
             usage = {"prompt_tokens": tokens(in_bytes),

@@ -245,6 +245,47 @@ class ApiTest(GatewayTest):
         self.assertEqual(self.external.requests(m_ext), [])
         self.assertEqual(self.internal.requests(m_int), [])
 
+    def test_answer_clause_blocks_non_streamed_answer(self):
+        # The request is clean; the model's answer carries a marking that the
+        # answer clauses block: the client gets a 403 and never the text.
+        say = ("Voici la note %s demandée." % data.MARKING).encode().hex()
+        r = chat(self.gw.port, "Bonjour", headers=dict(auth(), **{"x-mock-mode": "say=" + say}))
+        err = self.assertOpenAIError(r, 403, code="answer_blocked", type_="policy_error")
+        self.assertIn("interrompue", err["message"])
+        self.assertNotIn(data.MARKING.encode(), r.body)
+
+    def test_answer_clause_stops_stream_before_the_value(self):
+        # Streamed 3 characters per event: the marking arrives in pieces. The
+        # stream goes out until the piece that completes it, which never does;
+        # an error event ends the stream, and the chunked body ends cleanly.
+        text = "Voici la note %s demandée, et la suite." % data.MARKING
+        m = self.external.mark()
+        with Client(self.gw.port) as c:
+            r = c.request("POST", "/v1/chat/completions", chat_body("Bonjour", stream=True),
+                          dict(auth(), **{"x-mock-mode": "piece=3;say=" + text.encode().hex()}))
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.complete)
+        got = content_of(r)
+        self.assertTrue(text.startswith(got), (got, text))
+        self.assertNotIn(data.MARKING, got)
+        self.assertGreater(len(got), len("Voici la note "))  # what came before went out
+        last = json.loads(r.sse_data()[-1])
+        self.assertEqual(last["error"]["code"], "answer_blocked")
+        self.assertEqual(last["error"]["type"], "policy_error")
+        settle()
+        self.assertTrue(any(e.get("by") == "peer" or e.get("where") == "stream"
+                            for e in self.external.events("close", m) + self.external.events("abort", m)),
+                        "the model's connection was not closed")
+
+    def test_answer_clauses_leave_clean_streams_alone(self):
+        text = "Rien de sensible ici : articles 70 et 71 du code des douanes."
+        with Client(self.gw.port) as c:
+            r = c.request("POST", "/v1/chat/completions", chat_body("Bonjour", stream=True),
+                          dict(auth(), **{"x-mock-mode": "piece=2;say=" + text.encode().hex()}))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(content_of(r), text)
+        self.assertEqual(r.sse_data()[-1], "[DONE]")
+
     def test_restricted_nir_rerouted_to_internal(self):
         m_ext, m_int = self.external.mark(), self.internal.mark()
         text = "Mon NIR est %s, mail %s." % (data.NIR, data.EMAIL)

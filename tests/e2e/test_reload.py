@@ -134,8 +134,13 @@ class DrainTest(unittest.TestCase):
         self.assertTrue(any(r["event"] == "request" for r in recs), "request never reached")
         gw.sigterm()
         if self.check_healthz:
-            # While the request drains, /healthz says so.
+            # While the request drains, /healthz says so (once the signal has
+            # been handled: polled with a deadline, the request is 2 s long).
+            deadline = time.monotonic() + 1.5
             h = gw.admin_get("/healthz")
+            while h.status != 503 and time.monotonic() < deadline:
+                time.sleep(0.02)
+                h = gw.admin_get("/healthz")
             self.assertEqual(h.status, 503, h)
             self.assertIs(h.json()["draining"], True)
         t.join(WAIT)

@@ -896,6 +896,61 @@ static void test_sse_choices_kept_apart(void)
     vigie_buf_free(&out);
 }
 
+/* The observer: records what it was shown, per choice, and stops the stream
+ * when a choice's text so far holds "STOP". */
+struct obs_seen {
+    char text[2][256];
+    unsigned calls;
+};
+
+static int observe_cb(void *arg, int64_t choice, int field, const char *t, size_t len)
+{
+    struct obs_seen *s = arg;
+    size_t have;
+
+    T_ASSERT(choice >= 0 && choice < 2 && field == 0);
+    have = strlen(s->text[choice]);
+    T_ASSERT(have + len < sizeof(s->text[0]));
+    memcpy(s->text[choice] + have, t, len);
+    s->text[choice][have + len] = '\0';
+    s->calls++;
+    return strstr(s->text[choice], "STOP") != NULL ? -1 : 0;
+}
+
+static void test_sse_observer(void)
+{
+    /* It sees restored text, a split token whole, choices apart. */
+    const char *in =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A [EMAIL_\"}},"
+        "{\"index\":1,\"delta\":{\"content\":\"B\"}}]}\n\n"
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"3] z\"}}]}\n\n";
+    const char *stop = "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"ST\"}}]}\n\n"
+                       "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"OP!\"}}]}\n\n"
+                       "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"never\"}}]}\n\n";
+    struct api_stream *f = api_sse_new(map, NULL);
+    struct vigie_buf out;
+    struct api_error err;
+    struct obs_seen s;
+
+    memset(&s, 0, sizeof(s));
+    api_stream_set_observer(f, observe_cb, &s);
+    vigie_buf_init(&out, 1 << 20);
+    T_EQ_INT(api_stream_feed(f, in, strlen(in), &out, &err), VIGIE_OK);
+    T_EQ_STR(s.text[0], "A u3@example.fr z");
+    T_EQ_STR(s.text[1], "B");
+    /* The piece that completes "STOP" is refused: its event is not written,
+     * the one before it is, and nothing after. */
+    vigie_buf_reset(&out);
+    T_EQ_INT(api_stream_feed(f, stop, strlen(stop), &out, &err), VIGIE_ERR_MATCH);
+    T_EQ_INT(err.why, API_WHY_STOPPED);
+    T_EQ_STR(out.data, "data: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"ST\"}}]}\n\n");
+    T_EQ_STR(s.text[1], "BSTOP!");
+    T_EQ_STR(s.text[0], "A u3@example.fr z");
+    T_EQ_STR(api_why_name(err.why), "stopped");
+    api_stream_free(f);
+    vigie_buf_free(&out);
+}
+
 static void test_ndjson(void)
 {
     const char *in =
@@ -949,6 +1004,7 @@ int main(void)
     T_RUN(test_sse_crlf_and_multiline);
     T_RUN(test_sse_event_cap);
     T_RUN(test_sse_choices_kept_apart);
+    T_RUN(test_sse_observer);
     T_RUN(test_ndjson);
     detect_revmap_free(map);
     detect_scanner_free(sc);
