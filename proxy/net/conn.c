@@ -98,7 +98,7 @@ struct gw_conn {
         int field;
         size_t len;
         char text[ANSWER_TAIL];
-    } tails[ANSWER_STREAMS];
+    } *tails; /* ANSWER_STREAMS of them, only while such an answer streams */
     size_t ntails;
     const char *stop_code;
     int head_sent;
@@ -140,6 +140,10 @@ static void conn_free(struct gw_conn *c)
     api_body_free(c->api);
     api_body_free(c->api_resp);
     api_stream_free(c->flt);
+    if (c->tails != NULL) {
+        vigie_wipe(c->tails, ANSWER_STREAMS * sizeof(*c->tails));
+        free(c->tails);
+    }
     if (c->d_inited)
         policy_decision_fini(&c->d);
     gw_snap_unref(c->snap);
@@ -363,7 +367,11 @@ static void exchange_reset(struct gw_conn *c)
     c->status = 0;
     c->code = NULL;
     c->mode = RM_BUFFER;
-    vigie_wipe(c->tails, sizeof(c->tails));
+    if (c->tails != NULL) {
+        vigie_wipe(c->tails, ANSWER_STREAMS * sizeof(*c->tails));
+        free(c->tails);
+        c->tails = NULL;
+    }
     c->ntails = 0;
     c->stop_code = NULL;
     c->head_sent = 0;
@@ -551,8 +559,17 @@ static void on_up_head(void *arg, struct http_parser *p)
             c->status = 0;
             return;
         }
-        if (answer_clauses_active(c))
+        if (answer_clauses_active(c)) {
+            /* Without room to judge the answer, it does not go out. */
+            if ((c->tails = calloc(ANSWER_STREAMS, sizeof(*c->tails))) == NULL) {
+                api_stream_free(c->flt);
+                c->flt = NULL;
+                c->mode = RM_BUFFER;
+                c->status = 0;
+                return;
+            }
             api_stream_set_observer(c->flt, answer_observe, c);
+        }
         write_head(c, status, c->ctype, HTTP_LENGTH_NONE, c->close_after);
         c->state = CS_RESPONDING;
     } else {
