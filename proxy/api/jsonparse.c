@@ -53,26 +53,6 @@ static void skip_ws(struct reader *r)
     }
 }
 
-/* Length of the valid UTF-8 sequence of 2 to 4 bytes at s[0..n), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-                       (s[3] & 0xC0) == 0x80
-                   ? 4
-                   : 0;
-    }
-    return 0;
-}
 
 static int hex4(const unsigned char *p, unsigned *out)
 {
@@ -150,7 +130,7 @@ static int read_string(struct reader *r, const char **out, size_t *n)
         if (s[r->i] < 0x20)
             return fail(r, API_JSON_SYNTAX); /* control character (tab, NUL, ...) */
         if (s[r->i] >= 0x80) {
-            size_t k = utf8_seq(s + r->i, r->len - r->i);
+            size_t k = vigie_utf8_len(s + r->i, r->len - r->i);
             if (k == 0)
                 return fail(r, API_JSON_UTF8);
             r->i += k;

@@ -128,8 +128,7 @@ int vigie_buf_printf(struct vigie_buf *b, const char *fmt, ...)
     return VIGIE_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t vigie_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t need, i;
@@ -177,7 +176,7 @@ int vigie_buf_json_str(struct vigie_buf *b, const char *s, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            l = utf8_len(p + i, len - i);
+            l = vigie_utf8_len(p + i, len - i);
             if (l > 0) {
                 i += l;
                 continue;

@@ -63,6 +63,11 @@ void vigie_buf_free(struct vigie_buf *b);
     ((n) < (cap) ? VIGIE_OK : vigie_array_grow((void *)&(v), &(cap), sizeof(*(v)), (first)))
 int vigie_array_grow(void *pv, size_t *cap, size_t elsize, size_t first);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (1 to 4 bytes; n >= 1), or 0
+ * when it is not one: overlong forms, surrogates, code points past U+10FFFF
+ * and cut sequences are invalid. The one UTF-8 check of the program. */
+size_t vigie_utf8_len(const unsigned char *s, size_t n);
+
 /* Appends s[0..len) as a JSON string, quotes included. Invalid UTF-8 bytes are
  * written as U+FFFD: JSON has no way to carry them, and a report must never
  * fail because a prompt held a stray byte. */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "net/log.h"
 
 #if defined(PIPE_BUF)
@@ -72,34 +73,6 @@ static int put(struct vlog_rec *r, const char *s, size_t n)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid:
- * overlong forms, surrogates and code points past U+10FFFF are invalid, as
- * in vigie_buf_json_str. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t l, i;
-    unsigned long cp;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        l = 2, cp = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        l = 3, cp = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        l = 4, cp = p[0] & 0x07;
-    else
-        return 0;
-    if (l > n)
-        return 0;
-    for (i = 1; i < l; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((l == 3 && cp < 0x800) || (l == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return l;
-}
 
 enum put_result { PUT_WHOLE = 0, PUT_CUT = 1, PUT_NONE = 2 };
 
@@ -124,7 +97,7 @@ static enum put_result put_str(struct vlog_rec *r, const char *s, size_t len)
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             esc[0] = (char)c;
         } else if (c >= 0x80) {
-            used = utf8_len(p + i, len - i);
+            used = vigie_utf8_len(p + i, len - i);
             if (used > 0)
                 out = s + i, n = used;
             else

@@ -107,32 +107,6 @@ struct metrics {
 
 /* ---- label values ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t l, i;
-    unsigned long cp;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        l = 2, cp = p[0] & 0x1f;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        l = 3, cp = p[0] & 0x0f;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        l = 4, cp = p[0] & 0x07;
-    else
-        return 0;
-    if (l > n)
-        return 0;
-    for (i = 1; i < l; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((l == 3 && cp < 0x800) || (l == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return l;
-}
 
 /* Copies value v into out as valid UTF-8 (an invalid byte becomes U+FFFD:
  * Prometheus label values are UTF-8), at most METRICS_LABEL_MAX bytes cut at
@@ -144,7 +118,7 @@ static size_t key_value(char *out, const char *v)
     size_t n = strlen((const char *)p), i = 0, o = 0;
 
     while (i < n) {
-        size_t used = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i), l = used;
+        size_t used = p[i] < 0x80 ? 1 : vigie_utf8_len(p + i, n - i), l = used;
         const char *src = (const char *)p + i;
 
         if (used == 0)
