@@ -415,6 +415,12 @@ void gw_upstream_pause(struct gw_upconn *uc, int paused)
     if (uc->state == UC_DEAD || uc->paused == paused)
         return;
     uc->paused = paused;
+    if (vlog_enabled(VLOG_DEBUG)) {
+        struct vlog_rec r;
+        vlog_begin(&r, VLOG_DEBUG, paused ? "upstream_paused" : "upstream_resumed");
+        vlog_str(&r, "upstream", uc->upstream_name);
+        vlog_end(&r);
+    }
     if (paused) {
         bufferevent_disable(uc->bev, EV_READ);
         evtimer_del(uc->timer); /* a slow client is not the model's fault */

@@ -452,8 +452,16 @@ class Client:
     """One connection; send raw bytes or requests, read responses exactly."""
 
     def __init__(self, port, host="127.0.0.1", tls=None, server_hostname="localhost",
-                 timeout=None):
-        self.sock = socket.create_connection((host, port), timeout=timeout or WAIT)
+                 timeout=None, rcvbuf=None):
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout or WAIT)
+        else:
+            # a small receive window, set before connecting: a slow reader
+            # whose kernel does not absorb the answer
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout or WAIT)
+            self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname)

@@ -49,6 +49,7 @@ Behaviours, chosen by the request header `x-mock-mode` or by the model name
   close          Connection: close after the answer
   tool           answer with a tool call even without `tools`
   say=HEX        answer (chat) with this text, hex-encoded UTF-8, instead of the echo
+  repeat=N       answer (chat) with the last user message repeated N times
   gate=PATH      streamed: after the first two events, wait (at most 60 s) until the
                  file PATH exists before sending the rest (a test sees the first
                  events arrive while the model is still "thinking")
@@ -379,6 +380,9 @@ class Mock:
             if tool_name:
                 args = json.dumps({"echo": last_user}, ensure_ascii=False)
                 out = args
+            elif "repeat" in modes:
+                # a long answer: the last user message repeated N times
+                out = last_user * int(modes["repeat"])
             elif "say" in modes:
                 # answer with a fixed text (hex-encoded UTF-8), whatever was asked:
                 # lets a test put in an answer what the request could not carry

@@ -19,7 +19,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORDER = ["test_api", "test_openai_node", "test_malformed", "test_limits", "test_upstream",
-         "test_tls", "test_reload", "test_admin", "test_echo_cli", "test_privacy"]
+         "test_tls", "test_flow", "test_reload", "test_admin", "test_echo_cli", "test_privacy"]
 
 
 def iter_tests(suite):
