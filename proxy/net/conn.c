@@ -47,6 +47,7 @@ enum resp_mode {
     RM_BUFFER = 0, /* whole answer read, restored, sent with Content-Length */
     RM_SSE = 1,    /* text/event-stream, filtered event by event, chunked */
     RM_NDJSON = 2, /* application/x-ndjson, line by line, chunked */
+    RM_PASS = 3,   /* passthrough: passed on as it comes, chunked */
 };
 
 struct gw_conn {
@@ -73,6 +74,7 @@ struct gw_conn {
     struct policy_identity who;
     int who_ok;
     int ep; /* enum policy_endpoint, -1 unknown */
+    int passthrough; /* a policy passthrough path: forwarded and answered uninspected */
     const char *lang;
     struct vigie_buf body;
     size_t body_max;
@@ -362,6 +364,7 @@ static void exchange_reset(struct gw_conn *c)
     memset(&c->who, 0, sizeof(c->who));
     c->who_ok = 0;
     c->ep = -1;
+    c->passthrough = 0;
     c->decision = NULL;
     c->up = NULL;
     c->status = 0;
@@ -542,6 +545,12 @@ static void on_up_head(void *arg, struct http_parser *p)
         c->ctype[len] = '\0';
     }
     c->status = status;
+    if (c->passthrough) {
+        c->mode = RM_PASS;
+        write_head(c, status, c->ctype, HTTP_LENGTH_NONE, c->close_after);
+        c->state = CS_RESPONDING;
+        return;
+    }
     if (status >= 200 && status < 300 && strncasecmp(c->ctype, "text/event-stream", 17) == 0)
         c->mode = RM_SSE;
     else if (status >= 200 && status < 300 &&
@@ -590,6 +599,15 @@ static int on_up_body(void *arg, const char *data, size_t len)
             c->uc = NULL;
             respond_error(c, 502, "upstream_error", "upstream_too_big",
                           "the model's answer is larger than the gateway accepts", 1);
+            return -1;
+        }
+        return 0;
+    }
+    if (c->mode == RM_PASS) {
+        if (write_chunk(c, data, len) != 0) {
+            gw_upstream_cancel(c->uc);
+            c->uc = NULL;
+            exchange_end(c, 1);
             return -1;
         }
         return 0;
@@ -698,6 +716,11 @@ static void on_up_done(void *arg)
         }
         write_head(c, c->status, c->ctype, len, c->close_after);
         out_write(c, body, len);
+        exchange_end(c, 0);
+        return;
+    }
+    if (c->mode == RM_PASS) {
+        out_write(c, "0\r\n\r\n", 5);
         exchange_end(c, 0);
         return;
     }
@@ -838,6 +861,54 @@ static void send_echo(struct gw_conn *c, const char *body, size_t len)
     echo_reply_free(&er);
 }
 
+/* Sends the request upstream: rebuilt from the parsed head (one
+ * Content-Length, no hop-by-hop field, none of the client's credentials or
+ * identity header, the upstream's credential added, X-Forwarded-For set)
+ * with body as its body; or answered by the echo model in-process. */
+static void forward(struct gw_conn *c, const char *body, size_t blen)
+{
+    static const char *const drop[] = {"authorization", "x-api-key", "cookie", NULL};
+    const char *dropu[5];
+    struct http_forward fw;
+    struct vigie_buf upreq;
+    char target[1024];
+    size_t tlen, k;
+    const char *t = http_parser_target(&c->req, &tlen);
+    const char *uh = policy_user_header(c->snap->policy);
+
+    c->state = CS_UPSTREAM;
+    if (c->up->kind == GW_UP_ECHO) {
+        send_echo(c, body, blen);
+        return;
+    }
+    for (k = 0; drop[k] != NULL; k++)
+        dropu[k] = drop[k];
+    if (uh != NULL)
+        dropu[k++] = uh;
+    dropu[k] = NULL;
+    if (snprintf(target, sizeof(target), "%s%.*s", c->up->prefix, (int)tlen, t) >=
+        (int)sizeof(target)) {
+        respond_error(c, 414, "invalid_request_error", "target", "target too long", 1);
+        return;
+    }
+    memset(&fw, 0, sizeof(fw));
+    fw.host = c->up->hostport;
+    fw.target = target;
+    fw.client_addr = c->peer;
+    fw.drop = dropu;
+    fw.add = c->up->cred_value != NULL ? &c->up->cred : NULL;
+    fw.n_add = c->up->cred_value != NULL ? 1 : 0;
+    fw.body = body;
+    fw.body_len = blen;
+    vigie_buf_init(&upreq, VIGIE_API_OUT_MAX + 64u * 1024);
+    if (http_write_request(&c->req, &fw, &upreq) != VIGIE_OK) {
+        respond_policy(c, POLICY_WHY_INTERNAL, 0);
+        return;
+    }
+    c->t_up_sent = gw_now_ns();
+    c->uc = gw_upstream_send(c->w, c->up, &c->snap->tun, &upreq, 0, &up_events, c);
+}
+
 static void decide_and_forward(struct gw_conn *c)
 {
     const struct policy *p = c->snap->policy;
@@ -845,13 +916,17 @@ static void decide_and_forward(struct gw_conn *c)
     struct api_error err;
     struct api_request_info info;
     struct policy_request req;
-    struct vigie_buf fwd, upreq;
+    struct vigie_buf fwd;
     const char *body;
     size_t blen;
     int rc;
 
     if (c->ep == POLICY_EP_MODELS) {
         answer_models(c);
+        return;
+    }
+    if (c->passthrough) {
+        forward(c, c->body.data != NULL ? c->body.data : "", c->body.len);
         return;
     }
     api_limits_default(&lim);
@@ -913,52 +988,8 @@ static void decide_and_forward(struct gw_conn *c)
         body = fwd.data;
         blen = fwd.len;
     }
-    if (c->up->kind == GW_UP_ECHO) {
-        c->state = CS_UPSTREAM;
-        send_echo(c, body, blen);
-        vigie_buf_free(&fwd);
-        return;
-    }
-    {
-        static const char *const drop[] = {"authorization", "x-api-key", "cookie", NULL};
-        const char *dropu[5];
-        struct http_forward fw;
-        char target[1024];
-        size_t tlen;
-        const char *t = http_parser_target(&c->req, &tlen);
-        const char *uh = policy_user_header(p);
-        size_t k = 0;
-        for (k = 0; drop[k] != NULL; k++)
-            dropu[k] = drop[k];
-        if (uh != NULL)
-            dropu[k++] = uh;
-        dropu[k] = NULL;
-        if (snprintf(target, sizeof(target), "%s%.*s", c->up->prefix, (int)tlen, t) >=
-            (int)sizeof(target)) {
-            vigie_buf_free(&fwd);
-            respond_error(c, 414, "invalid_request_error", "target", "target too long", 1);
-            return;
-        }
-        memset(&fw, 0, sizeof(fw));
-        fw.host = c->up->hostport;
-        fw.target = target;
-        fw.client_addr = c->peer;
-        fw.drop = dropu;
-        fw.add = c->up->cred_value != NULL ? &c->up->cred : NULL;
-        fw.n_add = c->up->cred_value != NULL ? 1 : 0;
-        fw.body = body;
-        fw.body_len = blen;
-        vigie_buf_init(&upreq, VIGIE_API_OUT_MAX + 64u * 1024);
-        if (http_write_request(&c->req, &fw, &upreq) != VIGIE_OK) {
-            vigie_buf_free(&fwd);
-            respond_policy(c, POLICY_WHY_INTERNAL, 0);
-            return;
-        }
-        vigie_buf_free(&fwd);
-        c->state = CS_UPSTREAM;
-        c->t_up_sent = gw_now_ns();
-        c->uc = gw_upstream_send(c->w, c->up, &c->snap->tun, &upreq, 0, &up_events, c);
-    }
+    forward(c, body, blen);
+    vigie_buf_free(&fwd);
 }
 
 /* ---- the request head --------------------------------------------------------------- */
@@ -1054,6 +1085,67 @@ static int json_content_type(const char *v, size_t len)
     return 0;
 }
 
+/* A path that is not an inspected endpoint: forwarded, uninspected, only if
+ * a passthrough entry of the policy names it for this caller and method (to
+ * an internal upstream: the policy refuses anything else at load). */
+static int on_head_passthrough(struct gw_conn *c)
+{
+    const struct policy *p = c->snap->policy;
+    const struct policy_upstream *pu;
+    struct policy_who who;
+    struct policy_limits lim;
+    char key[512], method[16];
+    size_t tlen, mlen, plen;
+    const char *t = http_parser_target(&c->req, &tlen);
+    const char *mn = http_parser_method_name(&c->req, &mlen);
+    const char *q = memchr(t, '?', tlen);
+    uint64_t cl;
+
+    plen = q != NULL ? (size_t)(q - t) : tlen;
+    if (policy_npassthrough(p) == 0 || mlen >= sizeof(method))
+        goto unknown;
+    read_identity(c, &who, key, sizeof(key));
+    c->who_ok = policy_identify(p, &who, &c->who) == 0;
+    vigie_wipe(key, sizeof(key));
+    if (!c->who_ok) {
+        policy_identity_of(p, "anonymous", &c->who);
+        c->decision = "deny";
+        respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
+        return -1;
+    }
+    memcpy(method, mn, mlen);
+    method[mlen] = '\0';
+    if ((pu = policy_passthrough(p, &c->who, method, t, plen, NULL)) == NULL ||
+        (c->up = runtime_upstream(c->snap, pu)) == NULL)
+        goto unknown;
+    c->passthrough = 1;
+    c->decision = "passthrough";
+    policy_limits_of(p, &c->who, &lim);
+    c->body_max = lim.body_max < c->tun.body_max ? lim.body_max : c->tun.body_max;
+    cl = http_parser_content_length(&c->req);
+    if (cl != HTTP_LENGTH_NONE && cl > c->body_max) {
+        respond_policy(c, POLICY_WHY_BODY, 1);
+        return -1;
+    }
+    if (c->body.cap > c->body_max)
+        vigie_buf_free(&c->body);
+    c->body.max = c->body_max;
+    if (http_parser_flags(&c->req) & HTTP_F_EXPECT_CONTINUE) {
+        struct vigie_buf b;
+        vigie_buf_init(&b, 64);
+        if (http_write_continue(&b) == VIGIE_OK)
+            bufferevent_write(c->bev, b.data, b.len);
+        vigie_buf_free(&b);
+    }
+    return 0;
+unknown:
+    respond_error(c, 404, "invalid_request_error", "unknown_url",
+                  "unknown URL: vigie serves /v1/chat/completions, /v1/completions, "
+                  "/v1/embeddings and /v1/models, and the paths its policy lets through",
+                  1);
+    return -1;
+}
+
 /* The head is complete and valid: route, identify, check what can be checked
  * before the body. Returns 0 to read the body, -1 when refused (answered). */
 static int on_head(struct gw_conn *c)
@@ -1075,12 +1167,8 @@ static int on_head(struct gw_conn *c)
         return -1;
     }
     c->ep = ep;
-    if (ep < 0) {
-        respond_error(c, 404, "invalid_request_error", "unknown_url",
-                      "unknown URL: vigie serves /v1/chat/completions, /v1/completions, "
-                      "/v1/embeddings and /v1/models", 1);
-        return -1;
-    }
+    if (ep < 0)
+        return on_head_passthrough(c);
     if ((ep == POLICY_EP_MODELS) != (m == HTTP_M_GET) || (ep != POLICY_EP_MODELS && m != HTTP_M_POST)) {
         respond_error(c, 405, "invalid_request_error", "method_not_allowed",
                       ep == POLICY_EP_MODELS ? "use GET" : "use POST", 1);

@@ -1132,12 +1132,100 @@ static void compile_header(struct compiler *c, const struct conf_node *n)
         c->p->description = get_text(c, v, "a description");
 }
 
+/* passthrough: paths forwarded as they are, bodies and answers uninspected.
+ * The invariant of the whole language holds here too, more strictly: such
+ * traffic goes to an internal upstream only, since nothing can say what it
+ * carries. */
+static void compile_passthrough(struct compiler *c, const struct conf_node *n)
+{
+    static const char *const keys[] = {"path", "methods", "upstream", "groups", NULL};
+    static const char *const mnames[] = {"GET", "POST", "PUT", "DELETE", "PATCH", NULL};
+    struct policy *p = c->p;
+    size_t i;
+
+    if (n->kind != CONF_SEQ || n->n == 0) {
+        conf_diag(c->diag, n, "'passthrough' must be a list of {path, upstream, methods, groups}");
+        return;
+    }
+    if ((p->passthrough = policy_alloc(p, n->n * sizeof(*p->passthrough))) == NULL)
+        return;
+    for (i = 0; i < n->n; i++) {
+        const struct conf_node *e = n->vals[i], *v;
+        struct policy_passthrough *t = &p->passthrough[p->npassthrough];
+        const char *s;
+        if (need_map(c, e, "passthrough entry") == NULL)
+            continue;
+        conf_map_check_keys(e, keys, c->diag);
+        t->where = where_of(c, e);
+        if ((v = conf_map_get(e, "path")) == NULL) {
+            conf_diag(c->diag, e, "passthrough entry: missing 'path'");
+            continue;
+        }
+        if ((t->path = get_name(c, v, "a path")) == NULL)
+            continue;
+        t->len = strlen(t->path);
+        if (t->path[0] != '/' || strstr(t->path, "..") != NULL || strchr(t->path, '?') != NULL ||
+            strchr(t->path, ' ') != NULL || (strchr(t->path, '*') != NULL &&
+                                              strchr(t->path, '*') != t->path + t->len - 1)) {
+            conf_diag(c->diag, v, "a passthrough path starts with '/', has no '..', '?' or space, "
+                                  "and may end with '*' (a prefix)");
+            continue;
+        }
+        if (t->path[t->len - 1] == '*') {
+            t->prefix = 1;
+            t->len--;
+        }
+        if (policy_endpoint_parse(t->path) >= 0) {
+            conf_diag(c->diag, v, "'%s' is an inspected endpoint: it cannot pass through", t->path);
+            continue;
+        }
+        t->methods = 1u; /* GET */
+        if ((v = conf_map_get(e, "methods")) != NULL) {
+            const struct conf_node **items;
+            size_t k, m, nitems = get_list(c, v, "methods", 1, &items);
+            t->methods = 0;
+            for (k = 0; k < nitems; k++) {
+                if (conf_get_str(items[k], &s, NULL, c->diag) != VIGIE_OK)
+                    continue;
+                for (m = 0; mnames[m] != NULL && strcmp(mnames[m], s) != 0; m++)
+                    ;
+                if (mnames[m] == NULL)
+                    conf_diag(c->diag, items[k], "unknown method '%s' (GET, POST, PUT, DELETE "
+                                                 "or PATCH)", s);
+                else
+                    t->methods |= 1u << m;
+            }
+            if (t->methods == 0)
+                continue;
+        }
+        if ((v = conf_map_get(e, "upstream")) == NULL) {
+            conf_diag(c->diag, e, "passthrough entry: missing 'upstream'");
+            continue;
+        }
+        if (conf_get_str(v, &s, NULL, c->diag) != VIGIE_OK)
+            continue;
+        if ((t->to = policy_upstream_find(p, s)) == NULL) {
+            conf_diag(c->diag, v, "unknown upstream '%s'", s);
+            continue;
+        }
+        if (t->to->info.trust != POLICY_TRUST_INTERNAL) {
+            conf_diag(c->diag, v, "upstream '%s' is external: uninspected traffic goes to an "
+                                  "internal upstream only", s);
+            continue;
+        }
+        if ((v = conf_map_get(e, "groups")) != NULL &&
+            (t->ngroups = get_groups(c, v, &t->groups)) == 0)
+            continue;
+        p->npassthrough++;
+    }
+}
+
 struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set,
                               struct vigie_diag *diag)
 {
     static const char *const keys[] = {"policy",   "rules",  "restricted", "identity",
                                        "callers",  "upstreams", "reroute_to", "defaults",
-                                       "groups",   "messages", NULL};
+                                       "groups",   "messages", "passthrough", NULL};
     const struct conf_node *root = conf_doc_root(doc), *v, *restricted;
     struct compiler c;
     struct policy *p;
@@ -1205,6 +1293,8 @@ struct policy *policy_compile(const struct conf_doc *doc, struct detect_set *set
         conf_diag(diag, root, "missing 'groups' (every caller belongs to at least one)");
     else
         compile_groups(&c, v);
+    if ((v = conf_map_get(root, "passthrough")) != NULL)
+        compile_passthrough(&c, v);
     if ((v = conf_map_get(root, "identity")) != NULL)
         compile_identity(&c, v);
     if ((v = conf_map_get(root, "callers")) != NULL)

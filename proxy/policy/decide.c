@@ -770,3 +770,40 @@ int policy_filter_response(struct policy_ctx *ctx, const struct policy *p,
     *changed = out->len != len || memcmp(out->data, text, len) != 0;
     return VIGIE_OK;
 }
+
+const struct policy_upstream *policy_passthrough(const struct policy *p,
+                                                const struct policy_identity *id,
+                                                const char *method, const char *path,
+                                                size_t len, struct policy_where *where)
+{
+    static const char *const mnames[] = {"GET", "POST", "PUT", "DELETE", "PATCH", NULL};
+    unsigned bit = 0;
+    size_t i, m, g, k;
+
+    for (m = 0; mnames[m] != NULL; m++)
+        if (strcmp(mnames[m], method) == 0)
+            bit = 1u << m;
+    for (i = 0; i < p->npassthrough; i++) {
+        const struct policy_passthrough *t = &p->passthrough[i];
+        int member = t->ngroups == 0;
+        if (!(t->methods & bit))
+            continue;
+        if (t->prefix ? (len < t->len || memcmp(path, t->path, t->len) != 0)
+                      : (len != t->len || memcmp(path, t->path, len) != 0))
+            continue;
+        for (g = 0; g < t->ngroups && !member; g++)
+            for (k = 0; k < id->ngroups; k++)
+                member |= id->groups[k] == t->groups[g];
+        if (!member)
+            continue;
+        if (where != NULL)
+            *where = t->where;
+        return t->to;
+    }
+    return NULL;
+}
+
+size_t policy_npassthrough(const struct policy *p)
+{
+    return p->npassthrough;
+}

@@ -257,6 +257,16 @@ int policy_model_allowed(const struct policy *p, const struct policy_identity *i
 /* The first model (in upstream order) the identity may use; NULL if none.
  * Dry runs and test cases that name no model use it. */
 const char *policy_first_model(const struct policy *p, const struct policy_identity *id);
+/* passthrough: the internal upstream that a path (its query removed) takes
+ * for this identity and method ("GET", "POST", ...), forwarded without
+ * inspection; NULL when no entry allows it. where (may be NULL) gets the
+ * entry's position. */
+const struct policy_upstream *policy_passthrough(const struct policy *p,
+                                                const struct policy_identity *id,
+                                                const char *method, const char *path,
+                                                size_t len, struct policy_where *where);
+size_t policy_npassthrough(const struct policy *p);
+
 /* The upstream serving a model, NULL if none. */
 const struct policy_upstream *policy_model_upstream(const struct policy *p, const char *model);
 

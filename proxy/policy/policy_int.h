@@ -69,6 +69,18 @@ enum policy_id_kind {
     POLICY_ID_USER = 2,
 };
 
+/* A path forwarded without inspection, to an internal upstream only. */
+struct policy_passthrough {
+    const char *path; /* exact, or a prefix when prefix is set (the path before a final star) */
+    size_t len;
+    int prefix;
+    unsigned methods; /* bit i: GET, POST, PUT, DELETE, PATCH */
+    const struct policy_upstream *to;
+    const struct policy_group **groups; /* none: every identified caller */
+    size_t ngroups;
+    struct policy_where where;
+};
+
 struct policy_caller {
     const char *id;
     enum policy_id_kind kind;
@@ -108,6 +120,9 @@ struct policy {
     const char **restricted_names;
     size_t nrestricted;
     const struct policy_upstream *reroute_to;
+
+    struct policy_passthrough *passthrough;
+    size_t npassthrough;
 
     const char *user_header;
     struct policy_cidr *proxies;

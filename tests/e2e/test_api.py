@@ -286,6 +286,38 @@ class ApiTest(GatewayTest):
         self.assertEqual(content_of(r), text)
         self.assertEqual(r.sse_data()[-1], "[DONE]")
 
+    def test_passthrough_paths(self):
+        # A path the policy lets through reaches the internal model as sent:
+        # body uninspected (the policy's choice), credentials still dropped.
+        m_int, m_ext = self.internal.mark(), self.external.mark()
+        body = b'{"q": "%s"}' % data.EMAIL.encode()
+        with Client(self.gw.port) as c:
+            r = c.request("POST", "/internal/tool?x=1", body,
+                          dict(auth(), **{"Content-Type": "text/plain"}))
+        self.assertEqual(r.status, 404, r)  # the mock answers 404 for paths it does not know
+        self.assertIn("chunked", (r.header("transfer-encoding") or "").lower())
+        settle()
+        recs = self.internal.requests(m_int)
+        self.assertEqual(len(recs), 1, recs)
+        self.assertEqual(recs[0]["path"], "/internal/tool?x=1")
+        self.assertEqual(body_text(recs[0]), body.decode())
+        self.assertNotIn(AGENT, json.dumps(recs[0]["headers"]))
+        self.assertEqual(self.external.requests(m_ext), [])
+        # A method the entry does not list, a path no entry names, a group the
+        # entry leaves out: 404; an unknown caller: 401.
+        with Client(self.gw.port) as c:
+            self.assertEqual(c.request("DELETE", "/internal/tool", None, auth()).status, 404)
+        with Client(self.gw.port) as c:
+            self.assertEqual(c.request("GET", "/elsewhere", None, auth()).status, 404)
+        with Client(self.gw.port) as c:
+            self.assertEqual(c.request("POST", "/v1/rerank", b"{}", auth()).status, 404)
+        with Client(self.gw.port) as c:
+            self.assertEqual(c.request("POST", "/v1/rerank", b"{}", auth(KEYS["dev"])).status, 404)
+        with Client(self.gw.port) as c:
+            self.assertEqual(c.request("GET", "/internal/x", None, auth("nope")).status, 401)
+        settle()
+        self.assertEqual(len(self.internal.requests(m_int)), 2)  # /internal/tool, then rerank (dev)
+
     def test_restricted_nir_rerouted_to_internal(self):
         m_ext, m_int = self.external.mark(), self.internal.mark()
         text = "Mon NIR est %s, mail %s." % (data.NIR, data.EMAIL)

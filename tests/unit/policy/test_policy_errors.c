@@ -29,6 +29,24 @@ struct bad {
 };
 
 static const struct bad cases[] = {
+    {"passthrough to an external upstream", BASE "passthrough:\n  - {path: /v1/rerank, upstream: cloud}\n",
+     {"p.yaml:8:34: upstream 'cloud' is external: uninspected traffic goes to an internal "
+      "upstream only"}},
+    {"passthrough of an inspected endpoint", BASE
+     "passthrough:\n  - {path: /v1/chat/completions, upstream: local}\n",
+     {"p.yaml:8:12: '/v1/chat/completions' is an inspected endpoint: it cannot pass through"}},
+    {"passthrough path shapes", BASE
+     "passthrough:\n  - {path: /a/../b, upstream: local}\n  - {path: a/b, upstream: local}\n"
+     "  - {path: /a*/b, upstream: local}\n",
+     {"p.yaml:8:12: a passthrough path starts with '/'", "p.yaml:9:12: a passthrough path",
+      "p.yaml:10:12: a passthrough path"}},
+    {"passthrough method, group, upstream", BASE
+     "passthrough:\n  - {path: /x, upstream: local, methods: [GET, TRACE]}\n"
+     "  - {path: /y, upstream: local, groups: [nobody]}\n  - {path: /z, upstream: nowhere}\n",
+     {"p.yaml:8:48: unknown method 'TRACE' (GET, POST, PUT, DELETE or PATCH)", "p.yaml:9:42: unknown group 'nobody'",
+      "p.yaml:10:26: unknown upstream 'nowhere'"}},
+    {"passthrough not a list", BASE "passthrough: {path: /x}\n",
+     {"p.yaml:7:14: 'passthrough' must be a list of {path, upstream, methods, groups}"}},
     {"yaml syntax", "policy: {id: t, version: \"1\"\nupstreams: {}\n",
      {"p.yaml:2:1: did not find expected ',' or '}' (while parsing a flow mapping at 1:9)"}},
     {"duplicate yaml key", BASE "groups: {}\n", {"p.yaml:7:1: duplicate key 'groups'"}},
