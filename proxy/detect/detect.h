@@ -103,6 +103,11 @@ struct detect_finding {
 struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t max_input);
 void detect_scanner_free(struct detect_scanner *sc);
 
+/* Restricts the scans that follow to the rules r with only[detect_rule_index(r)]
+ * set (NULL: every rule). The array is borrowed until the next call. Overlap
+ * resolution then happens between those rules alone. */
+void detect_scanner_only(struct detect_scanner *sc, const unsigned char *only);
+
 /* Scan flags. */
 #define DETECT_SCAN_FULL 0x1u  /* ignore triggers: run every regex over all text
                                   (reference mode for tests and benchmarks) */

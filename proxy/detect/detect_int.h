@@ -148,6 +148,7 @@ struct detect_repl {
 struct detect_scanner {
     const struct detect_set *set;
     size_t max_input;
+    const unsigned char *only; /* per rule index: scan only these (NULL: all) */
     struct text_norm norm;
     pcre2_match_data *md;
     pcre2_match_context *mctx;

@@ -463,6 +463,11 @@ static int resolve(struct detect_scanner *sc, size_t n)
     return VIGIE_OK;
 }
 
+void detect_scanner_only(struct detect_scanner *sc, const unsigned char *only)
+{
+    sc->only = only;
+}
+
 int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
                 const struct detect_rule *only_rule, unsigned flags)
 {
@@ -485,7 +490,7 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
         return rc;
     for (i = 0; i < set->nrules; i++) {
         const struct detect_rule *r = set->rules[i];
-        if (only_rule != NULL && r != only_rule)
+        if ((only_rule != NULL && r != only_rule) || (sc->only != NULL && !sc->only[i]))
             continue;
         if (flags & DETECT_SCAN_FULL) {
             rc = scan_region(sc, r, t, n, 0, n, SIZE_MAX, NULL);

@@ -426,25 +426,6 @@ static int write_chunk(struct gw_conn *c, const char *p, size_t n)
     return 0;
 }
 
-/* Whether the caller's answer clauses can change or stop an answer: some
- * rule's answer action is mask or stricter, enforced. */
-static int answer_clauses_active(const struct gw_conn *c)
-{
-    const struct policy *p = c->snap->policy;
-    const struct detect_set *set = policy_rules(p);
-    size_t i, n = detect_set_nrules(set);
-
-    for (i = 0; i < n; i++) {
-        enum policy_mode mode;
-        enum policy_action a = policy_rule_action(p, c->who.groups, c->who.ngroups,
-                                                  detect_set_rule(set, i), POLICY_DIR_RESPONSE,
-                                                  &mode, NULL);
-        if (a >= POLICY_ACT_PSEUDONYMISE && mode == POLICY_MODE_ENFORCE)
-            return 1;
-    }
-    return 0;
-}
-
 /* The stream filter's observer: judges each released piece of a streamed
  * answer with the tail of its stream before it. A piece that completes a
  * value an answer clause masks or blocks stops the stream before it goes out:
@@ -568,7 +549,7 @@ static void on_up_head(void *arg, struct http_parser *p)
             c->status = 0;
             return;
         }
-        if (answer_clauses_active(c)) {
+        if (policy_answer_clauses(c->w->pctx, c->snap->policy, &c->who)) {
             /* Without room to judge the answer, it does not go out. */
             if ((c->tails = calloc(ANSWER_STREAMS, sizeof(*c->tails))) == NULL) {
                 api_stream_free(c->flt);

@@ -268,6 +268,13 @@ struct policy_ctx {
     unsigned magic;
     struct policy *p; /* the policy whose rule set sc was built for (one reference) */
     struct detect_scanner *sc;
+    /* The rules whose answer clause can change an answer, for the last
+     * group set asked about (the answer scan runs those alone). */
+    unsigned char *answer_rules;
+    size_t nanswer_rules; /* how many are set */
+    const struct policy *answer_p;
+    const struct policy_group *const *answer_groups;
+    size_t answer_ngroups;
 };
 
 struct policy_ctx *policy_ctx_new(void)
@@ -286,6 +293,7 @@ void policy_ctx_free(struct policy_ctx *ctx)
     VIGIE_ASSERT(ctx->magic == POLICY_CTX_MAGIC);
     detect_scanner_free(ctx->sc);
     policy_unref(ctx->p);
+    free(ctx->answer_rules);
     ctx->magic = 0;
     free(ctx);
 }
@@ -305,8 +313,49 @@ static struct detect_scanner *ctx_scanner(struct policy_ctx *ctx, const struct p
         policy_unref(ctx->p);
         ctx->p = (struct policy *)p;
         ctx->sc = sc;
+        ctx->answer_p = NULL; /* the cache below belongs to the old policy */
     }
     return ctx->sc;
+}
+
+/* The rules an answer clause can act on for these groups (mask or stricter),
+ * computed once per (policy, group set) and kept in ctx. NULL when out of
+ * memory. */
+static const unsigned char *answer_rules(struct policy_ctx *ctx, const struct policy *p,
+                                         const struct policy_identity *who)
+{
+    size_t i, n = detect_set_nrules(p->set);
+
+    if (ctx->answer_p == p && ctx->answer_groups == who->groups &&
+        ctx->answer_ngroups == who->ngroups)
+        return ctx->answer_rules;
+    free(ctx->answer_rules);
+    ctx->answer_p = NULL;
+    if ((ctx->answer_rules = calloc(n ? n : 1, 1)) == NULL)
+        return NULL;
+    ctx->nanswer_rules = 0;
+    for (i = 0; i < n; i++) {
+        enum policy_mode mode;
+        enum policy_action a = policy_rule_action(p, who->groups, who->ngroups,
+                                                  detect_set_rule(p->set, i),
+                                                  POLICY_DIR_RESPONSE, &mode, NULL);
+        if (a >= POLICY_ACT_PSEUDONYMISE) {
+            ctx->answer_rules[i] = 1;
+            ctx->nanswer_rules++;
+        }
+    }
+    ctx->answer_p = p;
+    ctx->answer_groups = who->groups;
+    ctx->answer_ngroups = who->ngroups;
+    return ctx->answer_rules;
+}
+
+int policy_answer_clauses(struct policy_ctx *ctx, const struct policy *p,
+                          const struct policy_identity *who)
+{
+    if (ctx_scanner(ctx, p) == NULL || answer_rules(ctx, p, who) == NULL)
+        return 1; /* unknown: judge the answer */
+    return ctx->nanswer_rules > 0;
 }
 
 /* ---- decisions ---------------------------------------------------------------------- */
@@ -743,6 +792,7 @@ int policy_filter_response(struct policy_ctx *ctx, const struct policy *p,
                            struct vigie_buf *out, int *changed, int *blocked)
 {
     struct detect_scanner *sc = ctx_scanner(ctx, p);
+    const unsigned char *only;
     struct detect_revmap *map;
     struct decide_arg arg;
     struct detect_mask_opts mopts;
@@ -750,8 +800,10 @@ int policy_filter_response(struct policy_ctx *ctx, const struct policy *p,
 
     *changed = 0;
     *blocked = 0;
-    if (sc == NULL)
+    if (sc == NULL || (only = answer_rules(ctx, p, who)) == NULL)
         return VIGIE_ERR_NOMEM;
+    if (ctx->nanswer_rules == 0)
+        return VIGIE_OK; /* no clause can change an answer: nothing to scan for */
     if ((map = detect_revmap_new()) == NULL)
         return VIGIE_ERR_NOMEM;
     memset(&arg, 0, sizeof(arg));
@@ -762,7 +814,11 @@ int policy_filter_response(struct policy_ctx *ctx, const struct policy *p,
     memset(&mopts, 0, sizeof(mopts));
     mopts.decide = decide_finding;
     mopts.decide_arg = &arg;
+    /* Only the rules an answer clause acts on: the others would be passed
+     * whatever they found. */
+    detect_scanner_only(sc, only);
     rc = detect_redact(sc, text, len, &mopts, map, out, &b);
+    detect_scanner_only(sc, NULL);
     detect_revmap_free(map);
     if (rc != VIGIE_OK)
         return rc;

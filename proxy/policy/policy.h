@@ -360,6 +360,12 @@ int policy_filter_response(struct policy_ctx *ctx, const struct policy *p,
                            const struct policy_identity *who, const char *text, size_t len,
                            struct vigie_buf *out, int *changed, int *blocked);
 
+/* Whether the answer clauses can change or stop an answer for this identity
+ * (some rule's answer action is pseudonymise, mask or block). When they
+ * cannot, policy_filter_response returns at once. */
+int policy_answer_clauses(struct policy_ctx *ctx, const struct policy *p,
+                          const struct policy_identity *who);
+
 /* ---- snapshots for reload ---------------------------------------------------------- */
 
 /* Holds the current policy. get() returns it with a new reference (the caller

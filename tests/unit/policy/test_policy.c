@@ -426,6 +426,7 @@ static void test_no_clause_pack_action(void)
         T_EQ_INT(changed, 0);
         T_EQ_INT(blocked, 0);
         vigie_buf_free(&out);
+        T_EQ_INT(policy_answer_clauses(ctx, p, &id), 0); /* no clause: nothing scanned */
     }
 out:
     policy_unref(p);
@@ -1255,6 +1256,17 @@ static void test_filter_response(void)
     T_EQ_INT(FILTER(&h, "the key is sk_abcdefgh."), VIGIE_OK);
     T_EQ_INT(changed, 0);
     T_EQ_INT(blocked, 0);
+    vigie_buf_free(&out);
+    /* Answer scans run the rules an answer clause acts on, nothing else: g
+     * has some, and asking again for h then g uses each one's own set. */
+    T_EQ_INT(policy_answer_clauses(ctx, p, &g), 1);
+    T_EQ_INT(policy_answer_clauses(ctx, p, &h), 1); /* h still blocks markings */
+    T_EQ_INT(FILTER(&h, "it says SECRETDEF"), VIGIE_OK);
+    T_EQ_INT(blocked, 1);
+    vigie_buf_free(&out);
+    T_EQ_INT(FILTER(&g, "the key is sk_abcdefgh."), VIGIE_OK);
+    T_EQ_INT(changed, 1);
+    T_EQ_STR(out.data, "the key is [KEY].");
     vigie_buf_free(&out);
 #undef FILTER
     policy_unref(p);
