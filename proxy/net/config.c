@@ -194,16 +194,26 @@ struct loader {
     int bad;
 };
 
-/* A string value as a path beside the configuration file (malloc'ed). */
-static char *get_path(struct loader *l, const struct conf_node *n)
+/* A string value, or NULL with the problem reported and the load marked bad. */
+static const char *str_of(struct loader *l, const struct conf_node *n)
 {
     const char *s;
-    char *p;
 
     if (conf_get_str(n, &s, NULL, l->diag) != VIGIE_OK) {
         l->bad = 1;
         return NULL;
     }
+    return s;
+}
+
+/* A string value as a path beside the configuration file (malloc'ed). */
+static char *get_path(struct loader *l, const struct conf_node *n)
+{
+    const char *s = str_of(l, n);
+    char *p;
+
+    if (s == NULL)
+        return NULL;
     if (s[0] == '\0') {
         conf_diag(l->diag, n, "expected a file path, found an empty string");
         l->bad = 1;
@@ -214,15 +224,14 @@ static char *get_path(struct loader *l, const struct conf_node *n)
     return p;
 }
 
+/* A string value, copied (malloc'ed). */
 static char *get_string(struct loader *l, const struct conf_node *n)
 {
-    const char *s;
+    const char *s = str_of(l, n);
     char *p;
 
-    if (conf_get_str(n, &s, NULL, l->diag) != VIGIE_OK) {
-        l->bad = 1;
+    if (s == NULL)
         return NULL;
-    }
     if ((p = strdup(s)) == NULL)
         l->bad = 1;
     return p;

@@ -1066,45 +1066,39 @@ static int json_content_type(const char *v, size_t len)
     return 0;
 }
 
-/* A path that is not an inspected endpoint: forwarded, uninspected, only if
- * a passthrough entry of the policy names it for this caller and method (to
- * an internal upstream: the policy refuses anything else at load). */
-static int on_head_passthrough(struct gw_conn *c)
+/* Identifies the caller of the head just parsed (API key, verified client
+ * certificate, user header from a trusted proxy). Returns 0, or -1 after
+ * answering 401. The key read from the head is wiped at once. */
+static int identify(struct gw_conn *c)
 {
-    const struct policy *p = c->snap->policy;
-    const struct policy_upstream *pu;
     struct policy_who who;
-    struct policy_limits lim;
-    char key[512], method[16];
-    size_t tlen, mlen, plen;
-    const char *t = http_parser_target(&c->req, &tlen);
-    const char *mn = http_parser_method_name(&c->req, &mlen);
-    const char *q = memchr(t, '?', tlen);
-    uint64_t cl;
+    char key[512];
 
-    plen = q != NULL ? (size_t)(q - t) : tlen;
-    if (policy_npassthrough(p) == 0 || mlen >= sizeof(method))
-        goto unknown;
     read_identity(c, &who, key, sizeof(key));
-    c->who_ok = policy_identify(p, &who, &c->who) == 0;
+    c->who_ok = policy_identify(c->snap->policy, &who, &c->who) == 0;
     vigie_wipe(key, sizeof(key));
-    if (!c->who_ok) {
-        policy_identity_of(p, "anonymous", &c->who);
-        c->decision = "deny";
-        respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
-        return -1;
-    }
-    memcpy(method, mn, mlen);
-    method[mlen] = '\0';
-    if ((pu = policy_passthrough(p, &c->who, method, t, plen, NULL)) == NULL ||
-        (c->up = runtime_upstream(c->snap, pu)) == NULL)
-        goto unknown;
-    c->passthrough = 1;
-    c->decision = "passthrough";
-    policy_limits_of(p, &c->who, &lim);
+    if (c->who_ok)
+        return 0;
+    policy_identity_of(c->snap->policy, "anonymous", &c->who);
+    c->decision = "deny";
+    respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
+    return -1;
+}
+
+/* The head is accepted: the body may come. Its limit is the caller's (413
+ * at once when Content-Length says more: the body is never read); the
+ * buffer of the previous request on this connection is kept (its bytes were
+ * wiped) under the new cap; 100 Continue goes only now, after the head
+ * validated. Returns 0, or -1 after answering. */
+static int expect_body(struct gw_conn *c)
+{
+    struct policy_limits lim;
+    uint64_t cl = http_parser_content_length(&c->req);
+
+    policy_limits_of(c->snap->policy, &c->who, &lim);
     c->body_max = lim.body_max < c->tun.body_max ? lim.body_max : c->tun.body_max;
-    cl = http_parser_content_length(&c->req);
     if (cl != HTTP_LENGTH_NONE && cl > c->body_max) {
+        c->decision = "deny";
         respond_policy(c, POLICY_WHY_BODY, 1);
         return -1;
     }
@@ -1119,6 +1113,34 @@ static int on_head_passthrough(struct gw_conn *c)
         vigie_buf_free(&b);
     }
     return 0;
+}
+
+/* A path that is not an inspected endpoint: forwarded, uninspected, only if
+ * a passthrough entry of the policy names it for this caller and method (to
+ * an internal upstream: the policy refuses anything else at load). */
+static int on_head_passthrough(struct gw_conn *c)
+{
+    const struct policy *p = c->snap->policy;
+    const struct policy_upstream *pu;
+    char method[16];
+    size_t tlen, mlen, plen;
+    const char *t = http_parser_target(&c->req, &tlen);
+    const char *mn = http_parser_method_name(&c->req, &mlen);
+    const char *q = memchr(t, '?', tlen);
+
+    plen = q != NULL ? (size_t)(q - t) : tlen;
+    if (policy_npassthrough(p) == 0 || mlen >= sizeof(method))
+        goto unknown;
+    if (identify(c) != 0)
+        return -1;
+    memcpy(method, mn, mlen);
+    method[mlen] = '\0';
+    if ((pu = policy_passthrough(p, &c->who, method, t, plen, NULL)) == NULL ||
+        (c->up = runtime_upstream(c->snap, pu)) == NULL)
+        goto unknown;
+    c->passthrough = 1;
+    c->decision = "passthrough";
+    return expect_body(c);
 unknown:
     respond_error(c, 404, "invalid_request_error", "unknown_url",
                   "unknown URL: vigie serves /v1/chat/completions, /v1/completions, "
@@ -1135,10 +1157,6 @@ static int on_head(struct gw_conn *c)
     const char *t = http_parser_target(&c->req, &len);
     const char *al;
     enum http_method m = http_parser_method(&c->req);
-    struct policy_who who;
-    char key[512];
-    struct policy_limits lim;
-    uint64_t cl;
     int ep = route(t, len);
 
     al = http_parser_get(&c->req, "accept-language", &len);
@@ -1163,41 +1181,14 @@ static int on_head(struct gw_conn *c)
             return -1;
         }
     }
-    read_identity(c, &who, key, sizeof(key));
-    c->who_ok = policy_identify(c->snap->policy, &who, &c->who) == 0;
-    vigie_wipe(key, sizeof(key));
-    if (!c->who_ok) {
-        policy_identity_of(c->snap->policy, "anonymous", &c->who);
-        c->decision = "deny";
-        respond_policy(c, POLICY_WHY_UNKNOWN_CALLER, 1);
+    if (identify(c) != 0)
         return -1;
-    }
     if (!policy_endpoint_allowed(c->snap->policy, &c->who, (enum policy_endpoint)ep)) {
         c->decision = "deny";
         respond_policy(c, POLICY_WHY_ENDPOINT, 1);
         return -1;
     }
-    policy_limits_of(c->snap->policy, &c->who, &lim);
-    c->body_max = lim.body_max < c->tun.body_max ? lim.body_max : c->tun.body_max;
-    cl = http_parser_content_length(&c->req);
-    if (cl != HTTP_LENGTH_NONE && cl > c->body_max) {
-        c->decision = "deny";
-        respond_policy(c, POLICY_WHY_BODY, 1);
-        return -1;
-    }
-    /* The buffer of the previous request on this connection is kept (its
-     * bytes were wiped) under the new request's cap. */
-    if (c->body.cap > c->body_max)
-        vigie_buf_free(&c->body);
-    c->body.max = c->body_max;
-    if (http_parser_flags(&c->req) & HTTP_F_EXPECT_CONTINUE) {
-        struct vigie_buf b;
-        vigie_buf_init(&b, 64);
-        if (http_write_continue(&b) == VIGIE_OK)
-            bufferevent_write(c->bev, b.data, b.len);
-        vigie_buf_free(&b);
-    }
-    return 0;
+    return expect_body(c);
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
