@@ -249,7 +249,13 @@ limits:
   connections: 12000
 log:
   level: warn
+# the audit trail is part of the measured path (docs/audit.md): one record per
+# request, written before the answer; synced every second or 256 records
+audit:
+  file: audit.log
+  key_file: audit.key
 EOF
+head -c 32 /dev/urandom >"$tmp/audit.key" && chmod 600 "$tmp/audit.key"
 cp "$tmp/vigie.yaml" "$tmp/policy.yaml" "$tmp/mock.conf" "$raw/" 2>/dev/null
 
 # ---------------------------------------------------------------- process helpers

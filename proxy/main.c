@@ -25,6 +25,8 @@ void cli_usage(FILE *f)
             "  scan      read text on stdin, write it masked on stdout\n"
             "  check     validate a policy and its rule packs; print a summary\n"
             "  test      run policy test cases (YAML files)\n"
+            "  report    usage reports from audit logs (report --help)\n"
+            "  verify    check audit logs' chain, MACs and checkpoints (verify --help)\n"
             "  version   print the version\n"
             "  help      this message\n"
             "\n"
@@ -66,6 +68,10 @@ int main(int argc, char **argv)
         return cmd_test(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("vigie %s\n", VIGIE_VERSION);
         return 0;

@@ -62,4 +62,11 @@ echo "--- the gateway's log lines (rule ids and counts, never the values):"
 grep '"event":"request"' "$log"
 kill -TERM $gw; wait $gw 2>/dev/null || true
 echo
+echo "--- the audit trail: every exchange recorded, chained and MACed (docs/audit.md)"
+audit=build/release/demo/audit.log
+build/release/vigie verify --audit-log "$audit" --key-file build/release/demo/audit.key
+echo
+echo "--- a usage report for auditors (also --format csv|json|html, --by caller|group|model|...)"
+build/release/vigie report --audit-log "$audit"
+echo
 echo "Run it yourself: build/release/vigie serve   (then the curl above; Ctrl-C to stop)"

@@ -108,7 +108,10 @@ struct api_request_info {
     const char *uninspectable; /* path of the first one, or NULL */
 };
 
+#define API_MODEL_NAME_MAX 128
+
 struct api_usage {
+    char model[API_MODEL_NAME_MAX]; /* the answer's "model" (the model that served it), or "" */
     int present;
     int64_t prompt_tokens, completion_tokens, total_tokens;
 };
@@ -154,6 +157,11 @@ int api_body_apply(struct api_body *b, const struct vigie_buf *texts, const int 
 int api_body_restore(struct api_body *b, const struct detect_revmap *map);
 /* Sets the request's model (a reroute), adding the key if it was absent. */
 int api_request_set_model(struct api_body *b, const char *model);
+/* A streamed request: asks the model for its usage figures
+ * (stream_options.include_usage), keeping the client's other stream options.
+ * No-op when the client asked already. The stream filter then hides the usage
+ * chunk from the client (api_stream_hide_usage). */
+int api_request_ask_usage(struct api_body *b);
 /* 1 when some text or the model was set to a different value. */
 int api_body_changed(const struct api_body *b);
 
@@ -197,6 +205,9 @@ void api_stream_usage(const struct api_stream *s, struct api_usage *out);
 typedef int (*api_stream_observe_fn)(void *arg, int64_t choice, int field, const char *text,
                                      size_t len);
 void api_stream_set_observer(struct api_stream *s, api_stream_observe_fn fn, void *arg);
+/* The gateway asked for usage the client did not ask for: the final usage
+ * chunk (empty choices, a usage object) is read, then not passed on. */
+void api_stream_hide_usage(struct api_stream *s);
 
 /* Events seen, events whose JSON did not parse (passed through as they came). */
 void api_stream_counts(const struct api_stream *s, size_t *events, size_t *unparsed);

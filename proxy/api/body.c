@@ -40,6 +40,8 @@ struct api_body {
     struct api_usage usage;
     struct vigie_buf model;  /* set by api_request_set_model */
     int model_set;
+    char *usage_json;        /* api_request_ask_usage: stream_options' new value */
+    int usage_set;
 };
 
 /* The walk's state: where we are (a JSON pointer of known keys only) and
@@ -537,10 +539,31 @@ static int walk_request(struct walk *w, enum policy_endpoint ep)
     }
 }
 
+/* The answer's model name, cut to fit (it is only a label for records). */
+void api_model_copy(char *dst, const json_t *m)
+{
+    const char *s = json_string_value(m);
+    size_t n;
+
+    if (s == NULL || dst[0] != '\0')
+        return;
+    n = json_string_length(m);
+    if (n >= API_MODEL_NAME_MAX)
+        n = API_MODEL_NAME_MAX - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    /* a name with a NUL or control byte is not a name */
+    while (n > 0 && (unsigned char)dst[n - 1] >= 0x20)
+        n--;
+    if (n > 0)
+        dst[0] = '\0';
+}
+
 static void read_usage(struct api_body *b)
 {
     const json_t *u = json_object_get(b->root, "usage");
 
+    api_model_copy(b->usage.model, json_object_get(b->root, "model"));
     if (!json_is_object(u))
         return;
     b->usage.present = 1;
@@ -663,6 +686,7 @@ void api_body_free(struct api_body *b)
     free(b->meta);
     vigie_buf_free(&b->paths);
     vigie_buf_free(&b->model);
+    free(b->usage_json);
     json_decref(b->root); /* strings wiped by the allocator api_init installed */
     free(b);
 }
@@ -785,11 +809,41 @@ int api_request_set_model(struct api_body *b, const char *model)
     return VIGIE_OK;
 }
 
+int api_request_ask_usage(struct api_body *b)
+{
+    json_t *so = json_object_get(b->root, "stream_options"), *copy;
+
+    if (b->info.include_usage || b->usage_set)
+        return VIGIE_OK;
+    /* The client's other stream options are kept; only include_usage is set. */
+    copy = json_is_object(so) ? json_deep_copy(so) : json_object();
+    if (copy == NULL || json_object_set_new(copy, "include_usage", json_true()) != 0) {
+        json_decref(copy);
+        return VIGIE_ERR_NOMEM;
+    }
+    free(b->usage_json);
+    b->usage_json = NULL;
+    {
+        /* json_dumpb, not json_dumps: jansson's strings come from the
+         * allocator api_init installed and must not reach free() */
+        size_t n = json_dumpb(copy, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (n > 0 && (b->usage_json = malloc(n + 1)) != NULL) {
+            json_dumpb(copy, b->usage_json, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            b->usage_json[n] = '\0';
+        }
+    }
+    json_decref(copy);
+    if (b->usage_json == NULL)
+        return VIGIE_ERR_NOMEM;
+    b->usage_set = 1;
+    return VIGIE_OK;
+}
+
 int api_body_changed(const struct api_body *b)
 {
     size_t i;
 
-    if (b->model_set)
+    if (b->model_set || b->usage_set)
         return 1;
     for (i = 0; i < b->ntexts; i++)
         if (b->meta[i].set)
@@ -801,7 +855,7 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
 {
     struct api_place *places = NULL;
     struct api_edit *edits = NULL;
-    size_t *encoff = NULL, n = 0, i, k;
+    size_t *encoff = NULL, n = 0, i, k, kroot;
     struct vigie_buf enc;
     int rc = VIGIE_ERR_NOMEM;
 
@@ -811,6 +865,7 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
     for (i = 0; i < b->ntexts; i++)
         n += b->meta[i].set != 0;
     n += b->model_set != 0;
+    n += b->usage_set != 0;
     if (n == 0) { /* nothing changed: the original is the answer */
         rc = vigie_buf_append(out, b->src, b->srclen);
         goto done;
@@ -834,6 +889,7 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
             goto done;
         k++;
     }
+    kroot = k; /* root members from here: model, stream_options */
     if (b->model_set) {
         const json_t *mv = json_object_get(b->root, "model");
         places[k].parent = b->root;
@@ -845,16 +901,26 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
             goto done;
         k++;
     }
+    if (b->usage_set) {
+        const json_t *so = json_object_get(b->root, "stream_options");
+        places[k].parent = b->root;
+        places[k].key = so != NULL ? "stream_options" : NULL;
+        places[k].index = SIZE_MAX;
+        encoff[k] = enc.len;
+        if ((so == NULL && (rc = vigie_buf_append(&enc, "\"stream_options\":", 17)) != VIGIE_OK) ||
+            (rc = vigie_buf_append(&enc, b->usage_json, strlen(b->usage_json))) != VIGIE_OK)
+            goto done;
+        k++;
+    }
     encoff[k] = enc.len;
     for (k = 0; k < n; k++) {
         places[k].tag = k;
-        edits[k].op = API_EDIT_REPLACE;
+        /* a key that was absent (model, stream_options) is inserted as one of
+         * the root's first members */
+        edits[k].op = k >= kroot && places[k].key == NULL ? API_EDIT_INSERT : API_EDIT_REPLACE;
         edits[k].bytes = enc.data + encoff[k];
         edits[k].len = encoff[k + 1] - encoff[k];
     }
-    /* A model key that was absent is inserted as the root's first member. */
-    if (b->model_set && places[n - 1].key == NULL)
-        edits[n - 1].op = API_EDIT_INSERT;
     if (api_places_resolve(b->root, places, n) != VIGIE_OK)
         goto internal;
     for (k = 0; k < n; k++)

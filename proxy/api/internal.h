@@ -17,6 +17,8 @@
 void api_error_set(struct api_error *err, enum api_why why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int api_why_code(enum api_why why);
+/* Copies an answer's "model" string into dst (API_MODEL_NAME_MAX bytes) once. */
+void api_model_copy(char *dst, const json_t *m);
 const struct api_limits *api_limits_or_default(const struct api_limits *lim,
                                                struct api_limits *tmp);
 

@@ -61,6 +61,7 @@ struct api_stream {
     int crlf;             /* the last event ended its lines with CRLF */
     struct api_usage usage;
     size_t events, unparsed;
+    int hide_usage; /* api_stream_hide_usage */
     struct vigie_buf tmp, data;
     api_stream_observe_fn observe; /* sees every restored text as it is released */
     void *observe_arg;
@@ -197,6 +198,11 @@ void api_stream_free(struct api_stream *s)
     vigie_buf_free(&s->data);
     json_decref(s->tmpl);
     free(s);
+}
+
+void api_stream_hide_usage(struct api_stream *s)
+{
+    s->hide_usage = 1;
 }
 
 void api_stream_usage(const struct api_stream *s, struct api_usage *out)
@@ -578,6 +584,7 @@ static int chunk_edits(struct ctx *c, const json_t *root)
 
     for (i = 0; i < s->nheld; i++)
         s->held[i].consumed = 0;
+    api_model_copy(s->usage.model, json_object_get(root, "model"));
     if (s->fmt == FMT_SSE) {
         const json_t *chs = json_object_get(root, "choices");
         read_usage(s, json_object_get(root, "usage"));
@@ -762,6 +769,17 @@ static int process_json(struct api_stream *s, const char *json, size_t len, stru
     }
     memset(&c, 0, sizeof(c));
     c.s = s;
+    if (s->hide_usage && s->fmt == FMT_SSE && json_is_object(json_object_get(root, "usage"))) {
+        const json_t *chs = json_object_get(root, "choices");
+        if (json_is_array(chs) && json_array_size(chs) == 0) {
+            /* the usage chunk the client did not ask for: read, not passed on */
+            read_usage(s, json_object_get(root, "usage"));
+            api_model_copy(s->usage.model, json_object_get(root, "model"));
+            json_decref(root);
+            *changed = -1;
+            return VIGIE_OK;
+        }
+    }
     vigie_buf_init(&c.enc, s->lim.event_max + API_TOKEN_MAX + VIGIE_VALUE_MAX * 64);
     rc = chunk_edits(&c, root);
     if (rc == VIGIE_OK && c.ne > 0) {
@@ -817,7 +835,9 @@ static int sse_event(struct api_stream *s, const char *ev, size_t len, struct vi
     }
     vigie_buf_init(&js, s->lim.event_max * 2 + VIGIE_VALUE_MAX * 64);
     rc = process_json(s, s->data.data != NULL ? s->data.data : "", s->data.len, &js, &changed);
-    if (rc == VIGIE_OK && !changed) {
+    if (rc == VIGIE_OK && changed < 0) {
+        /* dropped whole */
+    } else if (rc == VIGIE_OK && !changed) {
         rc = vigie_buf_append(out, ev, len);
     } else if (rc == VIGIE_OK) {
         /* The lines as they came, the data lines replaced by one. */

@@ -33,12 +33,17 @@ int cli_read_stdin(size_t max, struct vigie_buf *in);
 int cli_parse_size(const char *s, size_t *out);
 void cli_print_diag(FILE *f, const struct vigie_diag *d, const char *prefix);
 int cli_write_all(const char *p, size_t n);
+/* write(2) of every byte to fd, retried on EINTR: 0 or -1. */
+int cli_write_fd(int fd, const void *buf, size_t n);
 
 void cli_usage(FILE *f);
 int cmd_scan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+/* Audit logs (cmd_report.c, cmd_verify.c). */
+int cmd_report(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 /* `vigie scan --policy`: the dry run (cmd_policy.c). */
 int cmd_scan_policy(const char *policy, const char *caller, const char *model,
                     const char *endpoint, int json, size_t max_input, const char *keyfile);

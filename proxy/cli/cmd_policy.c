@@ -260,6 +260,24 @@ static int check_tls(const struct net_config *cfg, struct vigie_diag *diag)
     return bad;
 }
 
+/* The audit key as the gateway will read it (size, mode 0600). */
+static int check_audit(const struct net_config *cfg, struct vigie_diag *diag)
+{
+    unsigned char *key;
+    size_t keylen;
+    char err[256];
+
+    if (cfg->audit_off || cfg->audit.key_file == NULL)
+        return 0;
+    if (audit_key_read(cfg->audit.key_file, &key, &keylen, err, sizeof(err)) != VIGIE_OK) {
+        vigie_diag_add(diag, cfg->file, 0, 0, "audit.key_file %s: %s", cfg->audit.key_file, err);
+        return 1;
+    }
+    vigie_wipe(key, keylen);
+    free(key);
+    return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -303,7 +321,8 @@ int cmd_check(int argc, char **argv)
         /* The gateway's configuration: the file, the files it names (TLS
          * certificates and keys loaded as the gateway would), then its policy. */
         if (net_config_load(&cfg, gateway, &diag) != VIGIE_OK ||
-            net_config_check(&cfg, &diag) != VIGIE_OK || check_tls(&cfg, &diag) != 0) {
+            net_config_check(&cfg, &diag) != VIGIE_OK || check_tls(&cfg, &diag) != 0 ||
+            check_audit(&cfg, &diag) != 0) {
             cli_print_diag(stderr, &diag, NULL);
             fprintf(stderr, "%s check: %s is not valid (%zu problem%s)\n", cli_progname, gateway,
                     diag.n + diag.dropped, diag.n + diag.dropped == 1 ? "" : "s");

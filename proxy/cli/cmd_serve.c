@@ -3,10 +3,15 @@
  * command line over it; with no argument at all, from the source tree, the
  * demo (shipped policy, every upstream the built-in echo model, loopback).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "cli/cli.h"
 #include "net/log.h"
@@ -15,12 +20,16 @@
 #ifndef VIGIE_SOURCE_POLICY
 #define VIGIE_SOURCE_POLICY VIGIE_DEFAULT_POLICY
 #endif
+#ifndef VIGIE_DEMO_DIR
+#define VIGIE_DEMO_DIR "vigie-demo"
+#endif
 
 static void serve_usage(FILE *f)
 {
     fprintf(f,
             "usage: %s serve [-c FILE] [--listen ADDR:PORT]... [--admin ADDR:PORT]\n"
             "                [--upstream URL] [--policy FILE] [--workers N] [--key-file FILE]\n"
+            "                [--audit-log FILE --audit-key FILE | --no-audit]\n"
             "                [--log-level debug|info|warn|error]\n"
             "\n"
             "  -c FILE             gateway configuration (docs/operations.md)\n"
@@ -31,10 +40,15 @@ static void serve_usage(FILE *f)
             "  -p, --policy FILE   the policy (default %s)\n"
             "  -w, --workers N     worker threads (default: one per CPU)\n"
             "  -k, --key-file FILE HMAC key of keyed pseudonyms\n"
+            "      --audit-log F   the audit log (docs/audit.md); required, or --no-audit\n"
+            "      --audit-key F   the audit MAC key (16+ bytes, mode 0600)\n"
+            "      --no-audit      run without usage records\n"
             "\n"
-            "With no argument: the demo (shipped policy, built-in echo model, 127.0.0.1:8080).\n"
-            "SIGHUP reloads the policy, its packs and credentials; SIGTERM drains and exits.\n",
-            cli_progname, VIGIE_SOURCE_POLICY);
+            "With no argument: the demo (shipped policy, built-in echo model, 127.0.0.1:8080,\n"
+            "audit log in %s).\n"
+            "SIGHUP reloads the configuration and policy; SIGUSR1 reopens the audit log\n"
+            "(logrotate); SIGTERM drains and exits.\n",
+            cli_progname, VIGIE_SOURCE_POLICY, VIGIE_DEMO_DIR);
 }
 
 static int set_str(char **dst, const char *v)
@@ -51,6 +65,8 @@ struct serve_opts {
     const char *listens[NET_LISTEN_MAX];
     size_t nlistens;
     const char *admin, *upstream, *policy, *keyfile;
+    const char *audit_log, *audit_key;
+    int no_audit;
     long workers;
     int level;
     int demo;
@@ -102,8 +118,12 @@ static int serve_config(struct net_config *cfg, void *arg, struct vigie_diag *di
     if ((o->admin != NULL && set_str(&cfg->admin, o->admin) != 0) ||
         (o->upstream != NULL && set_str(&cfg->upstream_url, o->upstream) != 0) ||
         (o->policy != NULL && set_str(&cfg->policy_file, o->policy) != 0) ||
-        (o->keyfile != NULL && set_str(&cfg->key_file, o->keyfile) != 0))
+        (o->keyfile != NULL && set_str(&cfg->key_file, o->keyfile) != 0) ||
+        (o->audit_log != NULL && set_str(&cfg->audit.file, o->audit_log) != 0) ||
+        (o->audit_key != NULL && set_str(&cfg->audit.key_file, o->audit_key) != 0))
         return VIGIE_ERR_NOMEM;
+    if (o->no_audit)
+        cfg->audit_off = 1;
     if (cfg->policy_file == NULL &&
         set_str(&cfg->policy_file, access(VIGIE_SOURCE_POLICY, R_OK) == 0
                                        ? VIGIE_SOURCE_POLICY
@@ -120,6 +140,33 @@ static int serve_config(struct net_config *cfg, void *arg, struct vigie_diag *di
     return net_config_check(cfg, diag);
 }
 
+/* The demo's audit log and key, in VIGIE_DEMO_DIR: the key is drawn once
+ * and kept, so the demo's log stays one chain across runs. */
+static int demo_audit(void)
+{
+    const char *key = VIGIE_DEMO_DIR "/audit.key";
+    unsigned char k[32];
+    int fd;
+
+    if (mkdir(VIGIE_DEMO_DIR, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s serve: cannot create %s: %s\n", cli_progname, VIGIE_DEMO_DIR,
+                strerror(errno));
+        return -1;
+    }
+    if (access(key, F_OK) == 0)
+        return 0;
+    fd = open(key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || RAND_bytes(k, sizeof(k)) != 1 || cli_write_fd(fd, k, sizeof(k)) != 0) {
+        fprintf(stderr, "%s serve: cannot write the demo's audit key %s\n", cli_progname, key);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    vigie_wipe(k, sizeof(k));
+    close(fd);
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -127,7 +174,8 @@ int cmd_serve(int argc, char **argv)
         {"upstream", required_argument, NULL, 'u'}, {"policy", required_argument, NULL, 'p'},
         {"workers", required_argument, NULL, 'w'},  {"key-file", required_argument, NULL, 'k'},
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"audit-log", required_argument, NULL, 'A'}, {"audit-key", required_argument, NULL, 'K'},
+        {"no-audit", no_argument, NULL, 'N'},       {NULL, 0, NULL, 0}};
     struct serve_opts o;
     struct net_config cfg;
     struct vigie_diag diag;
@@ -149,6 +197,9 @@ int cmd_serve(int argc, char **argv)
         case 'u': o.upstream = optarg; break;
         case 'p': o.policy = optarg; break;
         case 'k': o.keyfile = optarg; break;
+        case 'A': o.audit_log = optarg; break;
+        case 'K': o.audit_key = optarg; break;
+        case 'N': o.no_audit = 1; break;
         case 'w': {
             char *end;
             o.workers = strtol(optarg, &end, 10);
@@ -179,6 +230,14 @@ int cmd_serve(int argc, char **argv)
         o.upstream = "builtin:echo";
         o.admin = "127.0.0.1:8081";
         o.listens[o.nlistens++] = "127.0.0.1:8080";
+        if (demo_audit() != 0)
+            return 1;
+        o.audit_log = VIGIE_DEMO_DIR "/audit.log";
+        o.audit_key = VIGIE_DEMO_DIR "/audit.key";
+    }
+    if (o.no_audit && (o.audit_log != NULL || o.audit_key != NULL)) {
+        fprintf(stderr, "%s serve: --no-audit with --audit-log or --audit-key\n", cli_progname);
+        return EXIT_USAGE;
     }
     for (c = 0; c < (int)o.nlistens; c++) {
         struct sockaddr_storage ss;
@@ -212,8 +271,12 @@ int cmd_serve(int argc, char **argv)
                 "          -H 'Authorization: Bearer demo-portal-key' \\\n"
                 "          -H 'Content-Type: application/json' \\\n"
                 "          -d '{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
-                "\"content\":\"Je suis Jean Dupont, jean.dupont@example.fr\"}]}'\n",
-                cfg.policy_file);
+                "\"content\":\"Je suis Jean Dupont, jean.dupont@example.fr\"}]}'\n"
+                "  audit log %s; after a few requests:\n"
+                "        %s report --audit-log %s\n"
+                "        %s verify --audit-log %s --key-file %s\n",
+                cfg.policy_file, cfg.audit.file, cli_progname, cfg.audit.file, cli_progname,
+                cfg.audit.file, cfg.audit.key_file);
     rc = net_serve(&cfg);
     net_config_fini(&cfg);
     return rc;

@@ -69,8 +69,15 @@ void cli_print_diag(FILE *f, const struct vigie_diag *d, const char *prefix)
 
 int cli_write_all(const char *p, size_t n)
 {
+    return cli_write_fd(STDOUT_FILENO, p, n);
+}
+
+int cli_write_fd(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+
     while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)

@@ -15,6 +15,7 @@
 void net_config_defaults(struct net_config *c)
 {
     memset(c, 0, sizeof(*c));
+    audit_config_defaults(&c->audit);
     c->t.head_ms = 10000;
     c->t.body_ms = 30000;
     c->t.keepalive_ms = 60000;
@@ -45,6 +46,7 @@ void net_config_fini(struct net_config *c)
         }
         free(c->listens[i].client_ca);
     }
+    audit_config_fini(&c->audit);
     free(c->file);
     free(c->admin);
     free(c->policy_file);
@@ -96,6 +98,8 @@ static int size_parse(const char *s, size_t *out)
         mul = 1024, end++;
     else if (*end == 'm' || *end == 'M')
         mul = 1024 * 1024, end++;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024 * 1024 * 1024, end++;
     /* Checked before multiplying: 17592186044420M must not wrap to 4M. */
     if (*end != '\0' || v > (1ull << 32) / mul)
         return -1;
@@ -410,11 +414,127 @@ static void load_limits(struct loader *l, const struct conf_node *n, struct net_
     }
 }
 
+/* audit: where records go and how durably (docs/audit.md). `audit: off` runs
+ * without records, and must be written out. */
+static void load_audit(struct loader *l, const struct conf_node *n, struct net_config *c)
+{
+    static const char *const keys[] = {"file",          "key_file",           "checkpoint_file",
+                                       "sync_interval", "sync_records",       "checkpoint_interval",
+                                       "checkpoint_records", "rotate_size", "rotate_interval",
+                                       "stream_usage", NULL};
+    const struct conf_node *v;
+    unsigned ms;
+    unsigned long u;
+    size_t sz;
+    const char *s;
+
+    if (n->kind == CONF_SCALAR && conf_get_str(n, &s, NULL, NULL) == VIGIE_OK &&
+        strcmp(s, "off") == 0) {
+        c->audit_off = 1;
+        return;
+    }
+    if (n->kind != CONF_MAP) {
+        conf_diag(l->diag, n, "audit must be a mapping (file, key_file, ...) or 'off'");
+        l->bad = 1;
+        return;
+    }
+    l->bad |= conf_map_check_keys(n, keys, l->diag) != 0;
+    if ((v = conf_map_get(n, "file")) != NULL) {
+        free(c->audit.file);
+        c->audit.file = get_path(l, v);
+    }
+    if ((v = conf_map_get(n, "key_file")) != NULL) {
+        free(c->audit.key_file);
+        c->audit.key_file = get_path(l, v);
+    }
+    if ((v = conf_map_get(n, "checkpoint_file")) != NULL) {
+        free(c->audit.checkpoint_file);
+        c->audit.checkpoint_file = get_path(l, v);
+    }
+    if ((v = conf_map_get(n, "sync_interval")) != NULL) {
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK || net_duration_parse(s, &ms) != 0 ||
+            ms < 1 || ms > 60000) {
+            conf_diag(l->diag, v, "audit.sync_interval: expected a duration from 1ms to 60s");
+            l->bad = 1;
+        } else {
+            c->audit.sync_interval_ms = ms;
+        }
+    }
+    if ((v = conf_map_get(n, "checkpoint_interval")) != NULL) {
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK || net_duration_parse(s, &ms) != 0 ||
+            ms < 100 || ms > 86400000) {
+            conf_diag(l->diag, v, "audit.checkpoint_interval: expected a duration from 100ms "
+                                  "to 24h");
+            l->bad = 1;
+        } else {
+            c->audit.checkpoint_interval_ms = ms;
+        }
+    }
+    if ((v = conf_map_get(n, "rotate_interval")) != NULL) {
+        /* seconds to days: "3600", "90m", "24h", "7d" */
+        char *end = NULL;
+        unsigned long x = 0, mul = 0;
+        if (conf_get_str(v, &s, NULL, l->diag) == VIGIE_OK && s[0] >= '0' && s[0] <= '9') {
+            errno = 0;
+            x = strtoul(s, &end, 10);
+            mul = errno != 0 ? 0 : (*end == '\0' || strcmp(end, "s") == 0) ? 1
+                                 : strcmp(end, "m") == 0                  ? 60
+                                 : strcmp(end, "h") == 0                  ? 3600
+                                 : strcmp(end, "d") == 0                  ? 86400
+                                                                          : 0;
+        }
+        if (mul == 0 || x == 0 || x > 366ul * 86400 / mul) {
+            conf_diag(l->diag, v, "audit.rotate_interval: expected a duration from 1s to 366d "
+                                  "(\"3600\", \"90m\", \"24h\", \"7d\")");
+            l->bad = 1;
+        } else {
+            c->audit.rotate_interval_s = (unsigned)(x * mul);
+        }
+    }
+    if ((v = conf_map_get(n, "sync_records")) != NULL) {
+        if (conf_get_uint(v, 1, 100000, &u, l->diag) != VIGIE_OK)
+            l->bad = 1;
+        else
+            c->audit.sync_records = (unsigned)u;
+    }
+    if ((v = conf_map_get(n, "checkpoint_records")) != NULL) {
+        if (conf_get_uint(v, 1, 10000000, &u, l->diag) != VIGIE_OK)
+            l->bad = 1;
+        else
+            c->audit.checkpoint_records = (unsigned)u;
+    }
+    if ((v = conf_map_get(n, "rotate_size")) != NULL) {
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK || size_parse(s, &sz) != 0 ||
+            sz < 4096) {
+            conf_diag(l->diag, v, "audit.rotate_size: expected a size of 4K or more (K, M and "
+                                  "G suffixes allowed)");
+            l->bad = 1;
+        } else {
+            c->audit.rotate_size = sz;
+        }
+    }
+    if ((v = conf_map_get(n, "stream_usage")) != NULL) {
+        /* ask: streamed requests ask the model for usage (tokens in the
+         * records); the usage chunk is hidden from clients that did not ask */
+        if (conf_get_str(v, &s, NULL, l->diag) != VIGIE_OK ||
+            (strcmp(s, "ask") != 0 && strcmp(s, "off") != 0)) {
+            conf_diag(l->diag, v, "audit.stream_usage: expected ask or off");
+            l->bad = 1;
+        } else {
+            c->stream_usage_off = strcmp(s, "off") == 0;
+        }
+    }
+    if (c->audit.file == NULL || c->audit.key_file == NULL) {
+        conf_diag(l->diag, n, "audit needs 'file' and 'key_file' (or write 'audit: off')");
+        l->bad = 1;
+    }
+}
+
 int net_config_load(struct net_config *c, const char *path, struct vigie_diag *diag)
 {
     static const char *const keys[] = {"listen",  "admin",  "policy",   "workers",
                                        "pseudonym_key_file", "upstream_ca_file",
-                                       "timeouts", "limits", "log", "rules", NULL};
+                                       "timeouts", "limits", "log", "rules", "audit", NULL};
     struct loader l = {path, diag, 0};
     struct vigie_buf buf;
     struct conf_doc *doc;
@@ -470,6 +590,8 @@ int net_config_load(struct net_config *c, const char *path, struct vigie_diag *d
         load_timeouts(&l, v, &c->t);
     if ((v = conf_map_get(root, "limits")) != NULL)
         load_limits(&l, v, c);
+    if ((v = conf_map_get(root, "audit")) != NULL)
+        load_audit(&l, v, c);
     if ((v = conf_map_get(root, "log")) != NULL) {
         static const char *const lk[] = {"level", NULL};
         const struct conf_node *lv;
@@ -528,6 +650,12 @@ int net_config_check(struct net_config *c, struct vigie_diag *diag)
                            ln->client_ca);
             bad = 1;
         }
+    }
+    if (!c->audit_off && (c->audit.file == NULL || c->audit.key_file == NULL)) {
+        vigie_diag_add(diag, where, 0, 0,
+                       "no audit log: give --audit-log FILE and --audit-key FILE (or 'audit:' "
+                       "in the configuration); --no-audit runs without usage records");
+        bad = 1;
     }
     if (c->key_file != NULL && !readable(c->key_file)) {
         vigie_diag_add(diag, where, 0, 0, "cannot read the pseudonym key file %s", c->key_file);

@@ -106,10 +106,18 @@ struct gw_conn {
     int head_sent;
     uint64_t bytes_in, bytes_out;
     struct api_usage usage;
+    char model_asked[API_MODEL_NAME_MAX]; /* "" unknown to the policy or absent */
+    int stream;       /* the client asked for a stream */
+    int committed;    /* the audit record is written (or was tried) */
+    int no_record;    /* 503 audit_unavailable: nothing can be recorded */
+    int retry_after;  /* add Retry-After to the answer */
+    int hide_usage;   /* vigie asked for usage the client did not: hide its chunk */
 };
 
 static void process_input(struct gw_conn *c);
 static void exchange_end(struct gw_conn *c, int close);
+static int commit(struct gw_conn *c, size_t tail);
+static void respond_unrecorded(struct gw_conn *c, int close);
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -166,32 +174,42 @@ static int out_write(struct gw_conn *c, const void *p, size_t n)
     return bufferevent_write(c->bev, p, n);
 }
 
-/* Head of an answer vigie writes itself. */
+/* Head of an answer vigie writes itself, into h (768 bytes); its length. */
+static size_t format_head(struct gw_conn *c, int status, const char *ctype, uint64_t length,
+                          int close, char *h, size_t hsz)
+{
+    int n;
+
+    n = snprintf(h, hsz, "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
+    if (ctype != NULL && ctype[0] != '\0')
+        n += snprintf(h + n, hsz - (size_t)n, "Content-Type: %s\r\n", ctype);
+    if (length == HTTP_LENGTH_NONE)
+        n += snprintf(h + n, hsz - (size_t)n,
+                      "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n");
+    else
+        n += snprintf(h + n, hsz - (size_t)n, "Content-Length: %llu\r\n",
+                      (unsigned long long)length);
+    n += snprintf(h + n, hsz - (size_t)n, "x-request-id: %s\r\n", c->id);
+    if (c->decision != NULL && status < 400 &&
+        (strcmp(c->decision, "allow") == 0 || strcmp(c->decision, "mask") == 0 ||
+         strcmp(c->decision, "reroute") == 0))
+        n += snprintf(h + n, hsz - (size_t)n, "x-vigie-decision: %s\r\n", c->decision);
+    if (c->retry_after)
+        n += snprintf(h + n, hsz - (size_t)n, "Retry-After: 5\r\n");
+    if (close)
+        n += snprintf(h + n, hsz - (size_t)n, "Connection: close\r\n");
+    n += snprintf(h + n, hsz - (size_t)n, "\r\n");
+    VIGIE_ASSERT(n > 0 && (size_t)n < hsz);
+    return (size_t)n;
+}
+
 static void write_head(struct gw_conn *c, int status, const char *ctype, uint64_t length,
                        int close)
 {
     char h[768];
-    int n;
+    size_t n = format_head(c, status, ctype, length, close, h, sizeof(h));
 
-    n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
-    if (ctype != NULL && ctype[0] != '\0')
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Type: %s\r\n", ctype);
-    if (length == HTTP_LENGTH_NONE)
-        n += snprintf(h + n, sizeof(h) - (size_t)n,
-                      "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n");
-    else
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Content-Length: %llu\r\n",
-                      (unsigned long long)length);
-    n += snprintf(h + n, sizeof(h) - (size_t)n, "x-request-id: %s\r\n", c->id);
-    if (c->decision != NULL && status < 400 &&
-        (strcmp(c->decision, "allow") == 0 || strcmp(c->decision, "mask") == 0 ||
-         strcmp(c->decision, "reroute") == 0))
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "x-vigie-decision: %s\r\n", c->decision);
-    if (close)
-        n += snprintf(h + n, sizeof(h) - (size_t)n, "Connection: close\r\n");
-    n += snprintf(h + n, sizeof(h) - (size_t)n, "\r\n");
-    VIGIE_ASSERT(n > 0 && (size_t)n < sizeof(h));
-    out_write(c, h, (size_t)n);
+    out_write(c, h, n);
     c->head_sent = 1;
     c->status = status;
 }
@@ -217,10 +235,36 @@ static void respond_error(struct gw_conn *c, int status, const char *type, const
     c->code = code;
     if (c->decision == NULL)
         c->decision = "none";
-    write_head(c, status, "application/json", b.len, close);
+    c->status = status;
+    {
+        char h[768];
+        size_t hn = format_head(c, status, "application/json", b.len, close, h, sizeof(h));
+        if (commit(c, hn + b.len) != 0) {
+            vigie_buf_free(&b);
+            respond_unrecorded(c, close || c->close_after);
+            return;
+        }
+        out_write(c, h, hn);
+        c->head_sent = 1;
+    }
     out_write(c, b.data, b.len);
     vigie_buf_free(&b);
     exchange_end(c, close);
+}
+
+/* The audit log cannot take this exchange's record: the answer does not go
+ * out. 503 with Retry-After, and nothing recorded (there is nowhere to). */
+static void respond_unrecorded(struct gw_conn *c, int close)
+{
+    c->no_record = 1;
+    c->retry_after = 1;
+    c->decision = "none";
+    respond_error(c, 503, "server_error", "audit_unavailable",
+                  c->lang != NULL && strcmp(c->lang, "en") == 0
+                      ? "the audit log cannot be written: the request was not served; retry later"
+                      : "le journal d'audit ne peut pas être écrit : la requête n'a pas été "
+                        "traitée ; réessayez plus tard",
+                  close);
 }
 
 static const char *why_code(enum policy_why why)
@@ -253,7 +297,143 @@ static void respond_policy(struct gw_conn *c, enum policy_why why, int close)
                   msg != NULL ? msg : policy_why_name(why), close);
 }
 
-/* ---- logs and metrics of one exchange ----------------------------------------- */
+/* ---- the audit record, logs and metrics of one exchange ------------------------- */
+
+/* The model named in a request, for records: only a name the policy knows
+ * (a client could put anything in that field, even the data we protect). */
+static void note_model(struct gw_conn *c, const char *model)
+{
+    const struct policy *p = c->snap->policy;
+    size_t i, j, n;
+
+    c->model_asked[0] = '\0';
+    if (model == NULL || (n = strlen(model)) >= sizeof(c->model_asked))
+        return;
+    for (i = 0; i < policy_nupstreams(p); i++) {
+        struct policy_upstream_info ui;
+        policy_upstream_info(policy_upstream_at(p, i), &ui);
+        for (j = 0; j < ui.nmodels; j++) {
+            if (strcmp(ui.models[j], model) == 0) {
+                memcpy(c->model_asked, model, n + 1);
+                return;
+            }
+        }
+    }
+}
+
+static void json_str_or_null(struct vigie_buf *f, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        vigie_buf_append(f, "null", 4);
+    else
+        vigie_buf_json_str(f, s, strlen(s));
+}
+
+/* Writes the exchange's audit record (docs/audit.md), once, before the
+ * answer's last `tail` bytes are queued: a client never holds a complete
+ * answer whose record is not in the log. Returns 0, or -1 when the log
+ * cannot take it (the answer must not complete). */
+static int commit(struct gw_conn *c, size_t tail)
+{
+    struct vigie_buf f;
+    uint64_t now = gw_now_ns(), upstream = 0, total;
+    const struct policy *p;
+    size_t i, j;
+    int rc;
+
+    if (c->committed || c->no_record || gw.audit == NULL)
+        return 0;
+    c->committed = 1;
+    total = now - c->t0;
+    if (c->t_up_sent != 0 && c->t_up_done >= c->t_up_sent)
+        upstream = c->t_up_done - c->t_up_sent;
+    p = c->snap != NULL ? c->snap->policy : NULL;
+    vigie_buf_init(&f, AUDIT_LINE_MAX - 512);
+    vigie_buf_printf(&f, "\"id\":\"%s\",\"caller\":", c->id);
+    json_str_or_null(&f, c->who_ok ? c->who.id : NULL);
+    vigie_buf_printf(&f, ",\"groups\":[");
+    for (i = 0; c->who_ok && i < c->who.ngroups; i++) {
+        const char *g = policy_group_name(c->who.groups[i]);
+        if (i > 0)
+            vigie_buf_appendc(&f, ',');
+        vigie_buf_json_str(&f, g, strlen(g));
+    }
+    vigie_buf_printf(&f, "],\"client\":");
+    json_str_or_null(&f, c->peer);
+    vigie_buf_printf(&f, ",\"endpoint\":");
+    json_str_or_null(&f, c->ep >= 0 ? policy_endpoint_name((enum policy_endpoint)c->ep)
+                                    : c->passthrough ? "passthrough" : NULL);
+    vigie_buf_printf(&f, ",\"model\":");
+    json_str_or_null(&f, c->model_asked);
+    vigie_buf_printf(&f, ",\"model_served\":");
+    json_str_or_null(&f, c->usage.model);
+    vigie_buf_printf(&f, ",\"upstream\":");
+    json_str_or_null(&f, c->up != NULL ? c->up->name : NULL);
+    vigie_buf_printf(&f, ",\"trust\":");
+    json_str_or_null(&f, c->up == NULL ? NULL
+                         : c->up->trust == POLICY_TRUST_EXTERNAL ? "external" : "internal");
+    vigie_buf_printf(&f, ",\"policy\":");
+    if (p != NULL) {
+        vigie_buf_printf(&f, "{\"id\":");
+        json_str_or_null(&f, policy_id(p));
+        vigie_buf_printf(&f, ",\"version\":");
+        json_str_or_null(&f, policy_version(p));
+        vigie_buf_printf(&f, ",\"mode\":\"%s\"}",
+                         policy_mode(p) == POLICY_MODE_MONITOR ? "monitor" : "enforce");
+    } else {
+        vigie_buf_printf(&f, "null");
+    }
+    vigie_buf_printf(&f, ",\"decision\":\"%s\",\"findings\":[",
+                     c->decision != NULL ? c->decision : "none");
+    /* one entry per (rule, action): rule id, category, count; never a value */
+    for (i = 0; c->d_inited && i < c->d.nhits; i++) {
+        const struct policy_hit *h = &c->d.hits[i];
+        size_t n = 0;
+        int seen = 0;
+        for (j = 0; j < i && !seen; j++)
+            seen = c->d.hits[j].rule == h->rule && c->d.hits[j].applied == h->applied;
+        if (seen)
+            continue;
+        for (j = i; j < c->d.nhits; j++)
+            n += c->d.hits[j].rule == h->rule && c->d.hits[j].applied == h->applied;
+        vigie_buf_printf(&f, "%s{\"rule\":", f.data != NULL && f.data[f.len - 1] == '[' ? "" : ",");
+        json_str_or_null(&f, detect_rule_id(h->rule));
+        vigie_buf_printf(&f, ",\"category\":");
+        json_str_or_null(&f, detect_rule_category(h->rule));
+        vigie_buf_printf(&f, ",\"count\":%zu,\"action\":\"%s\"}", n,
+                         policy_action_name(h->applied));
+    }
+    vigie_buf_printf(&f, "],\"stream\":%s,", c->stream ? "true" : "false");
+    if (c->usage.present)
+        vigie_buf_printf(&f, "\"tokens_in\":%lld,\"tokens_out\":%lld,",
+                         (long long)c->usage.prompt_tokens,
+                         (long long)c->usage.completion_tokens);
+    else
+        vigie_buf_printf(&f, "\"tokens_in\":null,\"tokens_out\":null,");
+    vigie_buf_printf(&f,
+                     "\"bytes_in\":%llu,\"bytes_out\":%llu,\"status\":%d,\"code\":",
+                     (unsigned long long)c->bytes_in, (unsigned long long)(c->bytes_out + tail),
+                     c->status);
+    json_str_or_null(&f, c->code);
+    vigie_buf_printf(&f, ",\"ms\":%.3f,\"vigie_ms\":%.3f", (double)total / 1e6,
+                     (double)(total - (upstream < total ? upstream : total)) / 1e6);
+    rc = f.data != NULL ? audit_write(gw.audit, "exchange", f.data, f.len) : VIGIE_ERR_NOMEM;
+    vigie_buf_free(&f);
+    if (rc != VIGIE_OK) {
+        struct vlog_rec r;
+        /* counted for the storage_error record: refused, or served unrecorded */
+        audit_refused(gw.audit);
+        vlog_begin(&r, VLOG_ERROR, "audit_failed");
+        vlog_str(&r, "id", c->id);
+        vlog_str(&r, "reason", vigie_strerror(rc));
+        vlog_end(&r);
+        /* The answer does not go out unrecorded (a broken log, or a record
+         * that cannot be written at all), unless the policy says
+         * audit_failure: serve. */
+        return c->snap != NULL && policy_audit_fail_open(c->snap->policy) ? 0 : -1;
+    }
+    return 0;
+}
 
 static void account(struct gw_conn *c)
 {
@@ -264,6 +444,9 @@ static void account(struct gw_conn *c)
     const char *upname = c->up != NULL ? c->up->name : "none";
     size_t i;
 
+    /* An exchange cut short (client gone, stream cut) is recorded here; a
+     * complete answer was recorded before its last bytes. */
+    (void)commit(c, 0);
     if (c->t_up_sent != 0 && c->t_up_done >= c->t_up_sent)
         upstream = (double)(c->t_up_done - c->t_up_sent) / 1e9;
     added = total - upstream;
@@ -298,8 +481,12 @@ static void account(struct gw_conn *c)
         }
         if (c->ep >= 0)
             vlog_str(&r, "endpoint", policy_endpoint_name((enum policy_endpoint)c->ep));
-        if (c->d_inited && c->d.model != NULL)
-            vlog_str(&r, "model", c->d.model);
+        /* the model names the policy knows; a client's free text never */
+        if (c->model_asked[0] != '\0')
+            vlog_str(&r, "model", c->model_asked);
+        if (c->d_inited && c->d.model != NULL && c->up != NULL &&
+            strcmp(c->d.model, c->model_asked) != 0)
+            vlog_str(&r, "model_sent", c->d.model);
         vlog_str(&r, "upstream", upname);
         vlog_str(&r, "decision", c->decision != NULL ? c->decision : "none");
         vlog_int(&r, "status", c->status);
@@ -381,6 +568,8 @@ static void exchange_reset(struct gw_conn *c)
     c->bytes_in = c->bytes_out = 0;
     c->t_body_done = c->t_up_sent = c->t_up_done = 0;
     memset(&c->usage, 0, sizeof(c->usage));
+    c->model_asked[0] = '\0';
+    c->stream = c->committed = c->no_record = c->retry_after = c->hide_usage = 0;
 }
 
 static void exchange_end(struct gw_conn *c, int close)
@@ -507,6 +696,10 @@ static void stop_stream(struct gw_conn *c)
     if (vigie_buf_printf(&e, "}}%s", c->mode == RM_SSE ? "\n\n" : "\n") == VIGIE_OK)
         write_chunk(c, e.data, e.len);
     vigie_buf_free(&e);
+    if (commit(c, 5) != 0) {
+        exchange_end(c, 1); /* no last chunk: the client sees a cut answer */
+        return;
+    }
     out_write(c, "0\r\n\r\n", 5);
     exchange_end(c, 0);
 }
@@ -544,6 +737,8 @@ static void on_up_head(void *arg, struct http_parser *p)
         api_limits_default(&lim);
         c->flt = c->mode == RM_SSE ? api_sse_new(c->d.map, &lim) : api_ndjson_new(c->d.map, &lim);
         vigie_buf_init(&c->out, VIGIE_API_EVENT_MAX * 2u);
+        if (c->flt != NULL && c->hide_usage)
+            api_stream_hide_usage(c->flt);
         if (c->flt == NULL) {
             c->mode = RM_BUFFER; /* on_body refuses it: nothing unfiltered goes out */
             c->status = 0;
@@ -695,12 +890,25 @@ static void on_up_done(void *arg)
                           "the model's answer could not be checked", 0);
             return;
         }
-        write_head(c, c->status, c->ctype, len, c->close_after);
+        {
+            char h[768];
+            size_t hn = format_head(c, c->status, c->ctype, len, c->close_after, h, sizeof(h));
+            if (commit(c, hn + len) != 0) {
+                respond_unrecorded(c, c->close_after);
+                return;
+            }
+            out_write(c, h, hn);
+            c->head_sent = 1;
+        }
         out_write(c, body, len);
         exchange_end(c, 0);
         return;
     }
     if (c->mode == RM_PASS) {
+        if (commit(c, 5) != 0) {
+            exchange_end(c, 1);
+            return;
+        }
         out_write(c, "0\r\n\r\n", 5);
         exchange_end(c, 0);
         return;
@@ -714,7 +922,7 @@ static void on_up_done(void *arg)
         return;
     }
     api_stream_usage(c->flt, &c->usage);
-    if (write_chunk(c, c->out.data, c->out.len) != 0) {
+    if (write_chunk(c, c->out.data, c->out.len) != 0 || commit(c, 5) != 0) {
         exchange_end(c, 1);
         return;
     }
@@ -787,7 +995,18 @@ static void answer_models(struct gw_conn *c)
         return;
     }
     c->decision = "allow";
-    write_head(c, 200, "application/json", b.len, c->close_after);
+    c->status = 200;
+    {
+        char h[768];
+        size_t hn = format_head(c, 200, "application/json", b.len, c->close_after, h, sizeof(h));
+        if (commit(c, hn + b.len) != 0) {
+            vigie_buf_free(&b);
+            respond_unrecorded(c, c->close_after);
+            return;
+        }
+        out_write(c, h, hn);
+        c->head_sent = 1;
+    }
     out_write(c, b.data, b.len);
     vigie_buf_free(&b);
     exchange_end(c, 0);
@@ -921,6 +1140,8 @@ static void decide_and_forward(struct gw_conn *c)
         return;
     }
     api_body_request_info(c->api, &info);
+    note_model(c, info.model);
+    c->stream = info.stream;
     memset(&req, 0, sizeof(req));
     req.who = &c->who;
     req.endpoint = (enum policy_endpoint)c->ep;
@@ -958,6 +1179,15 @@ static void decide_and_forward(struct gw_conn *c)
         api_request_set_model(c->api, c->d.model) != VIGIE_OK) {
         respond_policy(c, POLICY_WHY_INTERNAL, 0);
         return;
+    }
+    /* Tokens for the record: a stream carries usage only when asked. */
+    if (info.stream && !info.include_usage && c->tun.stream_usage &&
+        (c->ep == POLICY_EP_CHAT || c->ep == POLICY_EP_COMPLETIONS)) {
+        if (api_request_ask_usage(c->api) != VIGIE_OK) {
+            respond_policy(c, POLICY_WHY_INTERNAL, 0);
+            return;
+        }
+        c->hide_usage = 1;
     }
     if (api_body_changed(c->api)) {
         if (api_body_write(c->api, &fwd, &err) != VIGIE_OK) {
@@ -1163,6 +1393,16 @@ static int on_head(struct gw_conn *c)
     c->lang = (al != NULL && len >= 2 && strncasecmp(al, "en", 2) == 0) ? "en" : "fr";
     if (c->snap == NULL) {
         respond_error(c, 503, "server_error", "unavailable", "the gateway has no policy", 1);
+        return -1;
+    }
+    if (!audit_usable(gw.audit)) {
+        /* Fail closed: what cannot be recorded is not served (unless the
+         * policy says audit_failure: serve). The body is never read. */
+        audit_refused(gw.audit);
+        c->no_record = 1;
+        c->retry_after = 1;
+        c->ep = ep;
+        respond_unrecorded(c, 1); /* the body, if any, is not read */
         return -1;
     }
     c->ep = ep;

@@ -61,6 +61,7 @@ struct gw_tunables {
     struct http_limits req; /* request parser limits */
     size_t body_max;
     size_t pipeline_max;
+    int stream_usage; /* ask models for usage on streams the client did not ask it for */
 };
 
 /* What a request needs from configuration, shared read-only by the workers
@@ -110,6 +111,7 @@ struct gw_worker {
 struct gw_server {
     const struct net_config *cfg;
     struct metrics *metrics;
+    struct audit_log *audit; /* NULL: --no-audit */
     atomic_int draining;
 };
 extern struct gw_server gw;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "audit/audit.h"
 #include "core/core.h"
 #include "http/http.h"
 
@@ -73,6 +74,9 @@ struct net_config {
     size_t body_max;
     unsigned conn_max;   /* per worker */
     size_t pipeline_max; /* bytes read ahead of the request in progress */
+    struct audit_config audit; /* file and key_file NULL: not configured */
+    int audit_off;       /* explicitly without records (--no-audit, audit: off) */
+    int stream_usage_off; /* audit.stream_usage: off */
     int log_level;
     int demo;            /* no argument from the source tree */
     /* SIGHUP: builds the configuration again (the file read anew, the command

@@ -277,6 +277,7 @@ static struct gw_snap *snap_build(const struct net_config *cfg, struct vigie_dia
     s->tun.req = cfg->req_limits;
     s->tun.body_max = cfg->body_max;
     s->tun.pipeline_max = cfg->pipeline_max;
+    s->tun.stream_usage = !cfg->stream_usage_off;
     s->generation = ++snap_generation;
     return s;
 fail:
@@ -507,6 +508,50 @@ static void admin_reply(struct admin_conn *a, int status, const char *ctype,
     bufferevent_disable(a->bev, EV_READ);
 }
 
+/* The audit writer's counters, after the request metrics. */
+static int audit_metrics(struct vigie_buf *b)
+{
+    struct audit_stats st;
+
+    if (gw.audit == NULL)
+        return VIGIE_OK;
+    audit_get_stats(gw.audit, &st);
+    return vigie_buf_printf(
+        b,
+        "# HELP vigie_audit_records_total Audit records written.\n"
+        "# TYPE vigie_audit_records_total counter\n"
+        "vigie_audit_records_total %llu\n"
+        "# HELP vigie_audit_bytes_total Bytes of audit records written.\n"
+        "# TYPE vigie_audit_bytes_total counter\n"
+        "vigie_audit_bytes_total %llu\n"
+        "# HELP vigie_audit_syncs_total fdatasync calls on the audit log.\n"
+        "# TYPE vigie_audit_syncs_total counter\n"
+        "vigie_audit_syncs_total %llu\n"
+        "# HELP vigie_audit_checkpoints_total Checkpoints written and exported.\n"
+        "# TYPE vigie_audit_checkpoints_total counter\n"
+        "vigie_audit_checkpoints_total %llu\n"
+        "# HELP vigie_audit_rotations_total Audit files rotated.\n"
+        "# TYPE vigie_audit_rotations_total counter\n"
+        "vigie_audit_rotations_total %llu\n"
+        "# HELP vigie_audit_failures_total Times the audit log could not be written.\n"
+        "# TYPE vigie_audit_failures_total counter\n"
+        "vigie_audit_failures_total %llu\n"
+        "# HELP vigie_audit_refused Requests refused (503) during the current or last failure.\n"
+        "# TYPE vigie_audit_refused gauge\n"
+        "vigie_audit_refused %llu\n"
+        "# HELP vigie_audit_broken 1 while the audit log cannot be written.\n"
+        "# TYPE vigie_audit_broken gauge\n"
+        "vigie_audit_broken %d\n"
+        "# HELP vigie_audit_unsynced_records Records written but not yet on disk.\n"
+        "# TYPE vigie_audit_unsynced_records gauge\n"
+        "vigie_audit_unsynced_records %llu\n",
+        (unsigned long long)st.records, (unsigned long long)st.bytes,
+        (unsigned long long)st.syncs, (unsigned long long)st.checkpoints,
+        (unsigned long long)st.rotations, (unsigned long long)st.failures,
+        (unsigned long long)st.refused, st.broken,
+        (unsigned long long)(st.last_seq - st.synced_seq));
+}
+
 static void admin_serve(struct admin_conn *a)
 {
     size_t len;
@@ -520,16 +565,20 @@ static void admin_serve(struct admin_conn *a)
     } else if (len == 8 && memcmp(t, "/healthz", 8) == 0) {
         struct gw_snap *s = gw_snap_get();
         int draining = atomic_load(&gw.draining);
-        vigie_buf_printf(&b, "{\"status\":\"%s\",\"policy\":{\"id\":", draining ? "draining" : "ok");
+        int audit_ok = audit_usable(gw.audit);
+        vigie_buf_printf(&b, "{\"status\":\"%s\",\"policy\":{\"id\":",
+                         draining ? "draining" : !audit_ok ? "degraded" : "ok");
         vigie_buf_json_str(&b, s ? policy_id(s->policy) : "", s ? strlen(policy_id(s->policy)) : 0);
         vigie_buf_printf(&b, ",\"version\":");
         vigie_buf_json_str(&b, s ? policy_version(s->policy) : "",
                            s ? strlen(policy_version(s->policy)) : 0);
-        vigie_buf_printf(&b, "},\"draining\":%s}\n", draining ? "true" : "false");
+        vigie_buf_printf(&b, "},\"draining\":%s,\"audit\":\"%s\"}\n",
+                         draining ? "true" : "false",
+                         gw.audit == NULL ? "off" : audit_ok ? "ok" : "broken");
         gw_snap_unref(s);
-        admin_reply(a, draining ? 503 : 200, "application/json", &b);
+        admin_reply(a, draining || !audit_ok ? 503 : 200, "application/json", &b);
     } else if (len == 8 && memcmp(t, "/metrics", 8) == 0) {
-        if (metrics_render(gw.metrics, &b) != VIGIE_OK) {
+        if (metrics_render(gw.metrics, &b) != VIGIE_OK || audit_metrics(&b) != VIGIE_OK) {
             vigie_buf_init(&b, 64);
             admin_reply(a, 500, "text/plain", &b);
         } else {
@@ -614,6 +663,11 @@ static void admin_accept(struct evconnlistener *l, evutil_socket_t fd, struct so
 
 /* What a reload cannot change in a running process: names of the settings
  * that differ, for the log ("listen,workers"), in out. */
+static int same_str(const char *x, const char *y)
+{
+    return (x == NULL && y == NULL) || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
 static void restart_only(const struct net_config *a, const struct net_config *b, char *out,
                          size_t n)
 {
@@ -641,6 +695,49 @@ static void restart_only(const struct net_config *a, const struct net_config *b,
         snprintf(out + strlen(out), n - strlen(out), "%slimits.connections", out[0] ? "," : "");
     if (a->t.drain_ms != b->t.drain_ms)
         snprintf(out + strlen(out), n - strlen(out), "%stimeouts.drain", out[0] ? "," : "");
+    if (a->audit_off != b->audit_off || !same_str(a->audit.file, b->audit.file) ||
+        !same_str(a->audit.key_file, b->audit.key_file) ||
+        !same_str(a->audit.checkpoint_file, b->audit.checkpoint_file) ||
+        a->audit.sync_interval_ms != b->audit.sync_interval_ms ||
+        a->audit.sync_records != b->audit.sync_records ||
+        a->audit.checkpoint_records != b->audit.checkpoint_records ||
+        a->audit.checkpoint_interval_ms != b->audit.checkpoint_interval_ms ||
+        a->audit.rotate_size != b->audit.rotate_size ||
+        a->audit.rotate_interval_s != b->audit.rotate_interval_s)
+        snprintf(out + strlen(out), n - strlen(out), "%saudit", out[0] ? "," : "");
+}
+
+/* A policy's identity for audit records: "policy":{"id","version","mode"}. */
+static void audit_policy_fields(struct vigie_buf *f, const struct policy *p)
+{
+    vigie_buf_printf(f, "\"policy\":{\"id\":");
+    vigie_buf_json_str(f, policy_id(p), strlen(policy_id(p)));
+    vigie_buf_printf(f, ",\"version\":");
+    vigie_buf_json_str(f, policy_version(p), strlen(policy_version(p)));
+    vigie_buf_printf(f, ",\"mode\":\"%s\"}", policy_mode(p) == POLICY_MODE_ENFORCE ? "enforce" : "monitor");
+}
+
+/* A reload's audit record: what is in force now, or that nothing changed. */
+static void audit_reload(int ok, const struct gw_snap *s, size_t errors)
+{
+    struct vigie_buf f;
+
+    if (gw.audit == NULL)
+        return;
+    vigie_buf_init(&f, 4096);
+    if (ok) {
+        vigie_buf_printf(&f, "\"ok\":true,");
+        audit_policy_fields(&f, s->policy);
+    } else {
+        vigie_buf_printf(&f, "\"ok\":false,\"errors\":%zu", errors);
+    }
+    if (f.data == NULL || audit_write(gw.audit, "reload", f.data, f.len) != VIGIE_OK) {
+        struct vlog_rec r;
+        vlog_begin(&r, VLOG_ERROR, "audit_failed");
+        vlog_str(&r, "record", "reload");
+        vlog_end(&r);
+    }
+    vigie_buf_free(&f);
 }
 
 /* SIGHUP: the configuration file is read again (the command line laid over
@@ -687,11 +784,14 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     snap_install(s);
     metrics_reload(gw.metrics, 1);
     metrics_set_policy(gw.metrics, policy_id(s->policy), policy_version(s->policy));
+    audit_set_fail_open(gw.audit, policy_audit_fail_open(s->policy));
+    audit_reload(1, s, 0);
     log_policy("reloaded", s);
     return;
 failed:
     /* The running snapshot stays: a bad edit never takes the gateway down. */
     log_diag(VLOG_ERROR, "reload_failed", &diag);
+    audit_reload(0, NULL, diag.n);
     metrics_reload(gw.metrics, 0);
     vigie_diag_free(&diag);
     if (nc != NULL) {
@@ -716,6 +816,19 @@ static void on_drain_poll(evutil_socket_t fd, short what, void *arg)
     evtimer_add(drain_poll, &tv);
 }
 
+static const char *stop_reason = "error";
+
+/* SIGUSR1: logrotate moved the audit log; the writer opens the name again. */
+static void on_sigusr1(evutil_socket_t sig, short what, void *arg)
+{
+    struct vlog_rec r;
+
+    (void)sig, (void)what, (void)arg;
+    audit_reopen(gw.audit);
+    vlog_begin(&r, VLOG_INFO, "audit_reopen");
+    vlog_end(&r);
+}
+
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
     struct event_base *base = arg;
@@ -725,6 +838,7 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 
     if (atomic_exchange(&gw.draining, 1))
         return;
+    stop_reason = sig == SIGINT ? "sigint" : "sigterm";
     vlog_begin(&r, VLOG_INFO, "draining");
     vlog_str(&r, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     vlog_end(&r);
@@ -773,7 +887,7 @@ int net_serve(struct net_config *cfg)
     struct vigie_diag diag;
     struct gw_snap *s;
     struct event_base *base = NULL;
-    struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+    struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_usr1 = NULL;
     struct evconnlistener *admin = NULL;
     sigset_t all, old;
     unsigned i, started = 0;
@@ -781,6 +895,9 @@ int net_serve(struct net_config *cfg)
     int rc = 1;
 
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit reached on the audit log is a write error (EFBIG)
+     * that fails closed, not a reason to die. */
+    signal(SIGXFSZ, SIG_IGN);
     api_init();
     evthread_use_pthreads();
     memset(&gw, 0, sizeof(gw));
@@ -802,6 +919,32 @@ int net_serve(struct net_config *cfg)
     vigie_diag_free(&diag);
     snap_install(s);
     metrics_set_policy(gw.metrics, policy_id(s->policy), policy_version(s->policy));
+    if (!cfg->audit_off) {
+        /* The log opens before the first socket: a gateway that cannot
+         * record does not start. */
+        struct vigie_buf f;
+        vigie_buf_init(&f, 4096);
+        vigie_buf_printf(&f, "\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,", VIGIE_VERSION,
+                         (long)getpid(), cfg->workers);
+        audit_policy_fields(&f, s->policy);
+        vigie_diag_init(&diag);
+        if (f.data == NULL || audit_open(&gw.audit, &cfg->audit, f.data, &diag) != VIGIE_OK) {
+            log_diag(VLOG_ERROR, "audit_failed", &diag);
+            for (j = 0; j < diag.n; j++)
+                fprintf(stderr, "vigie serve: audit log: %s\n", diag.msgs[j]);
+            vigie_diag_free(&diag);
+            vigie_buf_free(&f);
+            goto out;
+        }
+        vigie_diag_free(&diag);
+        vigie_buf_free(&f);
+        audit_set_fail_open(gw.audit, policy_audit_fail_open(s->policy));
+    } else {
+        struct vlog_rec r;
+        vlog_begin(&r, VLOG_WARN, "audit_off");
+        vlog_str(&r, "reason", "started with --no-audit or 'audit: off': no usage records");
+        vlog_end(&r);
+    }
     if (tls_contexts(cfg) != 0)
         goto out;
     if ((workers = calloc(cfg->workers, sizeof(*workers))) == NULL)
@@ -851,8 +994,10 @@ int net_serve(struct net_config *cfg)
     ev_hup = evsignal_new(base, SIGHUP, on_sighup, cfg);
     ev_term = evsignal_new(base, SIGTERM, on_sigterm, base);
     ev_int = evsignal_new(base, SIGINT, on_sigterm, base);
-    if (ev_hup == NULL || ev_term == NULL || ev_int == NULL || evsignal_add(ev_hup, NULL) != 0 ||
-        evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0)
+    ev_usr1 = evsignal_new(base, SIGUSR1, on_sigusr1, NULL);
+    if (ev_hup == NULL || ev_term == NULL || ev_int == NULL || ev_usr1 == NULL ||
+        evsignal_add(ev_hup, NULL) != 0 || evsignal_add(ev_term, NULL) != 0 ||
+        evsignal_add(ev_int, NULL) != 0 || evsignal_add(ev_usr1, NULL) != 0)
         goto out;
     if (cfg->admin != NULL) {
         struct sockaddr_storage ss;
@@ -928,6 +1073,8 @@ out:
         event_free(ev_term);
     if (ev_int != NULL)
         event_free(ev_int);
+    if (ev_usr1 != NULL)
+        event_free(ev_usr1);
     if (base != NULL)
         event_base_free(base);
     for (i = 0; workers != NULL && i < cfg->workers; i++) {
@@ -950,6 +1097,9 @@ out:
             SSL_CTX_free(listen_ctx[j]);
         listen_ctx[j] = NULL;
     }
+    /* Every worker has ended: the stop record is the last one. */
+    audit_close(gw.audit, rc == 0 ? stop_reason : "start_failed");
+    gw.audit = NULL;
     snap_install(NULL);
     metrics_free(gw.metrics);
     gw.metrics = NULL;

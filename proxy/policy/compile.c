@@ -1112,7 +1112,8 @@ static void compile_messages(struct compiler *c, const struct conf_node *n)
 
 static void compile_header(struct compiler *c, const struct conf_node *n)
 {
-    static const char *const keys[] = {"id", "version", "mode", "description", NULL};
+    static const char *const keys[] = {"id",          "version",       "mode",
+                                       "description", "audit_failure", NULL};
     const struct conf_node *v;
 
     if (need_map(c, n, "policy") == NULL)
@@ -1130,6 +1131,23 @@ static void compile_header(struct compiler *c, const struct conf_node *n)
         (void)get_mode(c, v, &c->p->mode);
     if ((v = conf_map_get(n, "description")) != NULL)
         c->p->description = get_text(c, v, "a description");
+    /* When the audit log cannot be written, requests are refused (503) unless
+     * the policy says, in so many words, that service goes on unrecorded. */
+    if ((v = conf_map_get(n, "audit_failure")) != NULL) {
+        const char *s = get_name(c, v, "audit_failure");
+        if (s != NULL && strcmp(s, "serve") == 0)
+            c->p->audit_fail_open = 1;
+        else if (s != NULL && strcmp(s, "refuse") != 0)
+            conf_diag(c->diag, v,
+                      "audit_failure: '%s' is not one of refuse (the default: 503 while the "
+                      "audit log cannot be written) or serve (go on unrecorded)",
+                      s);
+    }
+}
+
+int policy_audit_fail_open(const struct policy *p)
+{
+    return p->audit_fail_open;
 }
 
 /* passthrough: paths forwarded as they are, bodies and answers uninspected.

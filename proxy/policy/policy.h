@@ -134,6 +134,9 @@ const char *policy_id(const struct policy *p);
 const char *policy_version(const struct policy *p);
 enum policy_mode policy_mode(const struct policy *p);
 const char *policy_file(const struct policy *p);
+/* 1 when the policy says `audit_failure: serve`: requests go on while the
+ * audit log cannot be written (default: refused with 503). */
+int policy_audit_fail_open(const struct policy *p);
 const struct detect_set *policy_rules(const struct policy *p);
 
 size_t policy_ngroups(const struct policy *p);

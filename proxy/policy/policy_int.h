@@ -105,6 +105,7 @@ struct policy {
     atomic_uint refs;
     const char *id, *version, *file, *description;
     enum policy_mode mode;
+    int audit_fail_open; /* policy: audit_failure: serve */
     struct detect_set *set;
     size_t nrules;
 

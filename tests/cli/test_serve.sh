@@ -99,6 +99,15 @@ usage listen_port "port must be 0 to 65535" --listen 127.0.0.1:65536
 usage log_level "--log-level is debug, info, warn or error" --log-level loud
 usage extra_argument "unexpected argument 'now'" now
 
+# 1b. No audit log and no --no-audit: refused, with the way out named.
+out=$(timeout 10 "$VIGIE" serve --listen 127.0.0.1:0 --upstream builtin:echo --policy "$POLICY" 2>&1)
+rc=$?
+keep "$out"
+[ "$rc" -eq 1 ] && grep -qF "no audit log: give --audit-log FILE and --audit-key FILE" <<<"$out" \
+    && grep -qF -- "--no-audit" <<<"$out"
+check audit_required $? "rc=$rc out=[$out]"
+usage no_audit_and_log "--no-audit with --audit-log" --no-audit --audit-log x.log
+
 # 2. A configuration file with errors: exit 1, every one as FILE:LINE:COL.
 cat >"$tmp/bad.yaml" <<'YAML'
 listen:
@@ -149,7 +158,7 @@ check policy_copies $? "the policy edits did not apply"
 # 3. --policy on a policy with an error: exit 1 with its position, no port taken.
 read -r PA PB < <(free_ports 2)
 out=$(timeout 20 "$VIGIE" serve --listen "127.0.0.1:$PA" --admin "127.0.0.1:$PB" \
-    --upstream builtin:echo --policy "$tmp/p/broken.yaml" --workers 1 2>&1)
+    --upstream builtin:echo --policy "$tmp/p/broken.yaml" --workers 1 --no-audit 2>&1)
 rc=$?
 keep "$out"
 [ "$rc" -eq 1 ] && grep -qE "$tmp/p/broken.yaml:[0-9]+:3: unknown key 'mdoe' \(did you mean 'mode'\?\)" <<<"$out" \
@@ -172,14 +181,14 @@ while [ ! -s "$tmp/holder.port" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.
 PH=$(cat "$tmp/holder.port")
 read -r PA PB < <(free_ports 2)
 out=$(timeout 20 "$VIGIE" serve --listen "127.0.0.1:$PH" --admin "127.0.0.1:$PB" \
-    --upstream builtin:echo --policy "$POLICY" --workers 1 2>&1)
+    --upstream builtin:echo --policy "$POLICY" --workers 1 --no-audit 2>&1)
 rc=$?
 keep "$out"
 [ -n "$PH" ] && [ "$rc" -eq 1 ] && grep -q "cannot listen on 127.0.0.1:$PH" <<<"$out" \
     && grep -q "Address already in use" <<<"$out" && ! grep -q '"event":"ready"' <<<"$out"
 check listen_in_use $? "port=$PH rc=$rc out=[$out]"
 out=$(timeout 20 "$VIGIE" serve --listen "127.0.0.1:$PA" --admin "127.0.0.1:$PH" \
-    --upstream builtin:echo --policy "$POLICY" --workers 1 2>&1)
+    --upstream builtin:echo --policy "$POLICY" --workers 1 --no-audit 2>&1)
 rc=$?
 keep "$out"
 [ "$rc" -eq 1 ] && grep -q "127.0.0.1:$PH" <<<"$out" && ! grep -q '"event":"ready"' <<<"$out"
@@ -190,8 +199,10 @@ wait "$holder" 2>/dev/null
 # 5. A running gateway on the edited copy of the policy.
 read -r P1 P2 < <(free_ports 2)
 cp "$tmp/p/good.yaml" "$tmp/p/live.yaml"
+head -c 32 /dev/urandom >"$tmp/audit.key" && chmod 600 "$tmp/audit.key"
 "$VIGIE" serve --listen "127.0.0.1:$P1" --admin "127.0.0.1:$P2" --upstream builtin:echo \
-    --policy "$tmp/p/live.yaml" --workers 1 2>"$tmp/gw.err" &
+    --policy "$tmp/p/live.yaml" --workers 1 --audit-log "$tmp/audit.log" \
+    --audit-key "$tmp/audit.key" 2>"$tmp/gw.err" &
 gw=$!
 pids+=("$gw")
 wait_for "$tmp/gw.err" '"event":"ready"' 30 "$gw"
@@ -304,6 +315,9 @@ timeouts:
   drain: 2s
 log:
   level: info
+audit:
+  file: audit2.log
+  key_file: audit.key
 YAML
 "$VIGIE" serve -c "$tmp/gw.yaml" --upstream builtin:echo --workers 2 2>"$tmp/gw2.err" &
 gw=$!
@@ -359,6 +373,7 @@ listen:
       certificates:
         - { cert: pki/ecdsa.crt, key: pki/rsa.key }
 policy: p/good.yaml
+audit: off
 YAML
 out=$("$VIGIE" check -c "$tmp/gw-tls.yaml" 2>&1); rc=$?
 [ "$rc" -eq 1 ] && grep -qF "listener 127.0.0.1:1: $tmp/pki/rsa.key: the private key does not match" <<<"$out"

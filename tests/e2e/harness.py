@@ -13,6 +13,7 @@ E2E_PKI (folder of the test PKI, made by pki.sh on first use).
 
 import base64
 import hashlib
+import glob
 import json
 import os
 import re
@@ -195,12 +196,13 @@ def body_json(rec):
 # --- the gateway ---------------------------------------------------------------
 
 def render_policy(path, internal_url, external_url, version="1", internal_extra="",
-                  external_extra="", extra_callers=""):
+                  external_extra="", extra_callers="", policy_extra=""):
     with open(os.path.join(HERE, "policy.yaml.in"), encoding="utf-8") as f:
         t = f.read()
     d = dict(version=version, rules=RULES, internal_url=internal_url,
              external_url=external_url, internal_extra=internal_extra,
              external_extra=external_extra, extra_callers=extra_callers,
+             policy_extra=policy_extra,
              agent_sha=sha256(KEYS["agent"]), indexer_sha=sha256(KEYS["indexer"]),
              dev_sha=sha256(KEYS["dev"]))
     text = re.sub(r"@([a-z_]+)@", lambda m: d[m.group(1)], t)
@@ -225,7 +227,7 @@ class Gateway:
 
     def __init__(self, name, internal_url, external_url, timeouts=None, limits=None,
                  tls_listen=None, policy_args=None, workers=2, log_level="info",
-                 env=None, upstream_ca_file=None, start=True, args=()):
+                 env=None, upstream_ca_file=None, start=True, args=(), audit=None):
         self.name = name
         self.dir = scratch("gw-" + name)
         self.internal_url, self.external_url = internal_url, external_url
@@ -233,9 +235,17 @@ class Gateway:
         self.policy_args = dict(policy_args or {})
         render_policy(self.policy, internal_url, external_url, **self.policy_args)
         self.config = os.path.join(self.dir, "config.yaml")
+        # Every gateway keeps an audit log (vigie serve requires one): audit.log
+        # and its key in the scratch folder; `audit` adds or overrides keys.
+        self.audit_log = os.path.join(self.dir, "audit.log")
+        self.audit_key = os.path.join(self.dir, "audit.key")
+        if not os.path.exists(self.audit_key):
+            fd = os.open(self.audit_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.write(fd, os.urandom(32))
+            os.close(fd)
         self.conf = dict(tls_listen=tls_listen, workers=workers,
                          upstream_ca_file=upstream_ca_file, timeouts=timeouts,
-                         limits=limits, log_level=log_level)
+                         limits=limits, log_level=log_level, audit=audit)
         self.write_config()
         self.stderr_path = os.path.join(self.dir, "vigie.stderr")
         self.env = dict(os.environ)
@@ -278,11 +288,18 @@ class Gateway:
             lines.append("limits:")
             lines += ["  %s: %s" % kv for kv in c["limits"].items()]
         lines += ["log:", "  level: %s" % c["log_level"]]
+        a = {"file": "audit.log", "key_file": "audit.key"}
+        a.update(c["audit"] or {})
+        lines.append("audit:")
+        lines += ["  %s: %s" % kv for kv in a.items()]
         with open(self.config, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
 
     def start(self):
         for attempt in (1, 2, 3):
+            # a restart appends to the same log: wait for a new "ready" line
+            self.ready_before = (len(self.log_events("ready"))
+                                 if os.path.exists(self.stderr_path) else 0)
             self.stderr_f = open(self.stderr_path, "ab")
             self.proc = subprocess.Popen([vigie_path(), "serve", "-c", self.config] + self.args,
                                          stdin=subprocess.DEVNULL, stdout=self.stderr_f,
@@ -310,7 +327,7 @@ class Gateway:
             if self.proc.poll() is not None:
                 raise RuntimeError("vigie serve exited with %s before ready:\n%s" %
                                    (self.proc.returncode, self.stderr()[-3000:]))
-            if any(e.get("event") == "ready" for e in self.log()):
+            if len(self.log_events("ready")) > self.ready_before:
                 return
             time.sleep(0.05)
         self.proc.kill()
@@ -377,6 +394,27 @@ class Gateway:
 
     def client(self, **kw):
         return Client(self.port, **kw)
+
+    def audit_files(self):
+        """The audit log and its rotated files (not the checkpoint file)."""
+        return sorted(f for f in glob.glob(self.audit_log + "*")
+                      if not f.endswith(".checkpoints"))
+
+    def audit_records(self, type_=None):
+        """Every audit record, in seq order, parsed."""
+        recs = []
+        for path in self.audit_files():
+            with open(path, encoding="utf-8") as f:
+                recs += [json.loads(line) for line in f if line.strip()]
+        recs.sort(key=lambda r: r["seq"])
+        return [r for r in recs if type_ is None or r["type"] == type_]
+
+    def audit_verify(self, *extra):
+        """`vigie verify` over the audit files with the key: (exit code, stdout)."""
+        p = subprocess.run([vigie_path(), "verify", "--key-file", self.audit_key] +
+                           list(extra) + self.audit_files(), capture_output=True, text=True,
+                           timeout=60)
+        return p.returncode, p.stdout + p.stderr
 
     def admin_get(self, path):
         with Client(self.admin) as c:

@@ -1,6 +1,6 @@
-"""Privacy of the log: after every other test of the run (run.py runs this one
-last), no personal value sent through any gateway appears in any of their
-stderr logs. This test also sends every value itself, through a gateway at
+"""Privacy of what vigie writes: after every other test of the run (run.py runs
+this one last), no personal value sent through any gateway appears in any of
+their logs, audit logs, exported checkpoints or metrics. This test also sends every value itself, through a gateway at
 log level debug, in every way a request can carry it (body, streamed answer,
 blocked request, rerouted request, parser error, header values, keys), so that
 it means something when run alone."""
@@ -38,8 +38,16 @@ class PrivacyTest(GatewayTest):
     def test_no_personal_value_in_any_log(self):
         self.send_everything()
         settle()
-        logs = sorted(glob.glob(os.path.join(run_dir(), "gw-*", "vigie.stderr")))
+        # Every file vigie wrote: its logs, audit logs (rotated ones too) and
+        # exported checkpoints, and what /metrics says.
+        logs = sorted(glob.glob(os.path.join(run_dir(), "gw-*", "vigie.stderr")) +
+                      glob.glob(os.path.join(run_dir(), "gw-*", "audit.log*")))
         self.assertIn(self.gw.stderr_path, logs)
+        self.assertIn(self.gw.audit_log, logs)
+        metrics_path = os.path.join(self.gw.dir, "metrics.txt")
+        with open(metrics_path, "w", encoding="utf-8") as f:
+            f.write(self.gw.admin_get("/metrics").body.decode())
+        logs.append(metrics_path)
         secrets = data.PERSONAL + [AGENT, KEYS["indexer"], KEYS["dev"], EXT_KEY,
                                    data.EMAIL.replace("@", "%40")]
         total = 0
@@ -51,8 +59,10 @@ class PrivacyTest(GatewayTest):
                 with self.subTest(log=os.path.relpath(path, run_dir()), value=v[:12]):
                     self.assertNotIn(v, text)
         self.assertGreater(total, 0)
-        # The debug log did log the exchanges (this test is not vacuous).
+        # The debug log did log the exchanges, and the audit log recorded
+        # them (this test is not vacuous).
         self.assertGreaterEqual(len(self.gw.log_events("request")), 8)
+        self.assertGreaterEqual(len(self.gw.audit_records("exchange")), 8)
 
 
 if __name__ == "__main__":

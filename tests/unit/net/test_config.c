@@ -628,6 +628,73 @@ static void test_load_all_errors(void)
 
 /* ---- net_config_check ----------------------------------------------------------------- */
 
+/* audit: every key lands; each mistake has its position; 'off' is explicit. */
+static void test_audit_section(void)
+{
+    struct net_config c;
+    struct vigie_diag d;
+    const char *file;
+    char want[600];
+
+    file = write_file("audit.yaml", "audit:\n  file: logs/audit.log\n  key_file: /etc/k\n"
+                                    "  checkpoint_file: ck\n  sync_interval: 250ms\n"
+                                    "  sync_records: 64\n  checkpoint_interval: 30s\n"
+                                    "  checkpoint_records: 500\n  rotate_size: 1G\n"
+                                    "  rotate_interval: 24h\n");
+    net_config_defaults(&c);
+    vigie_diag_init(&d);
+    T_EQ_INT(net_config_load(&c, file, &d), VIGIE_OK);
+    snprintf(want, sizeof(want), "%s/logs/audit.log", dir);
+    T_EQ_STR(c.audit.file, want);
+    T_EQ_STR(c.audit.key_file, "/etc/k");
+    snprintf(want, sizeof(want), "%s/ck", dir);
+    T_EQ_STR(c.audit.checkpoint_file, want);
+    T_EQ_INT(c.audit.sync_interval_ms, 250);
+    T_EQ_INT(c.audit.sync_records, 64);
+    T_EQ_INT(c.audit.checkpoint_interval_ms, 30000);
+    T_EQ_INT(c.audit.checkpoint_records, 500);
+    T_EQ_INT(c.audit.rotate_size, 1024ull * 1024 * 1024);
+    T_EQ_INT(c.audit.rotate_interval_s, 86400);
+    T_EQ_INT(c.audit_off, 0);
+    vigie_diag_free(&d);
+    net_config_fini(&c);
+
+    /* defaults when only the two required keys are given */
+    file = write_file("audit_min.yaml", "audit: {file: a.log, key_file: a.key}\n");
+    net_config_defaults(&c);
+    vigie_diag_init(&d);
+    T_EQ_INT(net_config_load(&c, file, &d), VIGIE_OK);
+    T_EQ_INT(c.audit.sync_interval_ms, 1000);
+    T_EQ_INT(c.audit.sync_records, 256);
+    T_EQ_INT(c.audit.checkpoint_records, 1000);
+    T_EQ_INT(c.audit.rotate_size, 0);
+    vigie_diag_free(&d);
+    net_config_fini(&c);
+
+    file = write_file("audit_off.yaml", "audit: off\n");
+    net_config_defaults(&c);
+    vigie_diag_init(&d);
+    T_EQ_INT(net_config_load(&c, file, &d), VIGIE_OK);
+    T_EQ_INT(c.audit_off, 1);
+    vigie_diag_free(&d);
+    net_config_fini(&c);
+
+    expect_refused("audit_typo.yaml", "audit:\n  file: a\n  key_file: k\n  sync_intervall: 1s\n",
+                   "4:3: unknown key 'sync_intervall' (did you mean 'sync_interval'?)");
+    expect_refused("audit_nokey.yaml", "audit:\n  file: a\n",
+                   "2:3: audit needs 'file' and 'key_file' (or write 'audit: off')");
+    expect_refused("audit_on.yaml", "audit: on\n",
+                   "1:8: audit must be a mapping (file, key_file, ...) or 'off'");
+    expect_refused("audit_sync.yaml", "audit: {file: a, key_file: k, sync_interval: 2m}\n",
+                   "1:46: audit.sync_interval: expected a duration from 1ms to 60s");
+    expect_refused("audit_records.yaml", "audit: {file: a, key_file: k, sync_records: 0}\n",
+                   "1:45: expected a whole number between 1 and 100000, found '0'");
+    expect_refused("audit_rotate.yaml", "audit: {file: a, key_file: k, rotate_size: 1K}\n",
+                   "1:44: audit.rotate_size: expected a size of 4K or more");
+    expect_refused("audit_rotate_t.yaml", "audit: {file: a, key_file: k, rotate_interval: 10ms}\n",
+                   "1:48: audit.rotate_interval: expected a duration from 1s to 366d");
+}
+
 static void test_check(void)
 {
     struct net_config c;
@@ -641,12 +708,15 @@ static void test_check(void)
     T_EQ_INT(net_config_check(&c, &d), VIGIE_ERR_CONFIG);
     T_CONTAINS(diag_text(&d), "command line: no listener: give --listen ADDR:PORT or 'listen:'");
     T_CONTAINS(diag_text(&d), "command line: no policy: give --policy FILE or 'policy:'");
-    T_EQ_INT(d.n, 2);
+    T_CONTAINS(diag_text(&d), "command line: no audit log: give --audit-log FILE and "
+                              "--audit-key FILE (or 'audit:' in the configuration); --no-audit "
+                              "runs without usage records");
+    T_EQ_INT(d.n, 3);
     vigie_diag_free(&d);
     net_config_fini(&c);
 
     /* A file with a listener but no policy names the file. */
-    file = write_file("nopolicy.yaml", "listen:\n  - address: 127.0.0.1:8080\n");
+    file = write_file("nopolicy.yaml", "listen:\n  - address: 127.0.0.1:8080\naudit: off\n");
     net_config_defaults(&c);
     vigie_diag_init(&d);
     T_EQ_INT(net_config_load(&c, file, &d), VIGIE_OK);
@@ -658,7 +728,7 @@ static void test_check(void)
     net_config_fini(&c);
 
     /* A policy but no listener. */
-    file = write_file("nolisten.yaml", "policy: p.yaml\n");
+    file = write_file("nolisten.yaml", "policy: p.yaml\naudit: off\n");
     net_config_defaults(&c);
     vigie_diag_init(&d);
     T_EQ_INT(net_config_load(&c, file, &d), VIGIE_OK);
@@ -692,7 +762,7 @@ static void test_check(void)
                      "listen:\n  - address: 127.0.0.1:8443\n    tls:\n"
                      "      certificates: [{cert: %s, key: %s}]\n"
                      "      client_ca: %s\n      client_certificate: optional\n"
-                     "policy: p.yaml\npseudonym_key_file: %s\n",
+                     "policy: p.yaml\npseudonym_key_file: %s\naudit: off\n",
                      cases[i].cert, cases[i].key, cases[i].ca, cases[i].pkey);
             file = write_file("tlscheck.yaml", text);
             net_config_defaults(&c);
@@ -747,6 +817,7 @@ int main(void)
     T_RUN(test_load_refused);
     T_RUN(test_load_size_overflow);
     T_RUN(test_load_all_errors);
+    T_RUN(test_audit_section);
     T_RUN(test_check);
     rc = T_DONE();
     remove_dir();

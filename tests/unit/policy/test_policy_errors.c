@@ -29,6 +29,10 @@ struct bad {
 };
 
 static const struct bad cases[] = {
+    {"audit_failure not refuse or serve",
+     "policy: {id: t, version: \"1\", audit_failure: ignore}\n" B_UPSTREAMS B_GROUPS,
+     {"p.yaml:1:46: audit_failure: 'ignore' is not one of refuse (the default: 503 while the "
+      "audit log cannot be written) or serve (go on unrecorded)"}},
     {"passthrough to an external upstream", BASE "passthrough:\n  - {path: /v1/rerank, upstream: cloud}\n",
      {"p.yaml:8:34: upstream 'cloud' is external: uninspected traffic goes to an internal "
       "upstream only"}},
