@@ -34,7 +34,7 @@ ninja -C build/release vigie >/dev/null
 log=$(mktemp)
 build/release/vigie serve 2>"$log" &
 gw=$!
-trap 'kill $gw 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill $gw 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do grep -q '"event":"ready"' "$log" && break; sleep 0.1; done
 grep -q '"event":"ready"' "$log" || { cat "$log"; echo "the gateway did not start" >&2; exit 1; }
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Bonjour, je suis M. Jean DUPONT (jean.dupont@example.fr, 06 39 98 00 01). Remboursez FR76 3000 6000 0112 3456 7890 189."}]}'

@@ -71,6 +71,10 @@ ninja -C build/fuzz fuzz_api && rm -rf build/fuzz/corpus-api && mkdir -p build/f
 ninja -C build/fuzz fuzz_json && rm -rf build/fuzz/corpus-json && mkdir -p build/fuzz/corpus-json && build/fuzz/fuzz_json -seed="$seed" -runs=100000 -max_len=2048 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/json- build/fuzz/corpus-json tests/fuzz/corpus/json 2>build/fuzz/fuzz_json.log || { tail -40 build/fuzz/fuzz_json.log; exit 1; }
 grep -E '^stat::number_of_executed_units' build/fuzz/fuzz_json.log || true
 
+# Audit log readers: report scanner vs jansson, verify (seed $seed, 20000 runs, fresh corpus; about 45 s).
+ninja -C build/fuzz fuzz_audit && rm -rf build/fuzz/corpus-audit && mkdir -p build/fuzz/corpus-audit && build/fuzz/fuzz_audit -seed="$seed" -runs=20000 -max_len=16384 -timeout=10 -print_final_stats=1 -artifact_prefix=build/fuzz/audit- build/fuzz/corpus-audit tests/fuzz/corpus/audit 2>build/fuzz/fuzz_audit.log || { tail -40 build/fuzz/fuzz_audit.log; exit 1; }
+grep -E '^stat::number_of_executed_units' build/fuzz/fuzz_audit.log || true
+
 echo "== banned functions"
 scripts/check-banned.sh
 echo "all tests passed"

@@ -26,6 +26,10 @@ struct detect_words {
     char **v;
     size_t *len;
     size_t n;
+    /* Bit c set when some word starts with byte c (every bit when a word is
+     * empty), so that detect_words_in() compares words only where one can
+     * start. */
+    uint64_t first[4];
 };
 
 struct detect_rule {
@@ -41,6 +45,7 @@ struct detect_rule {
 
     char *pattern;
     pcre2_code *code;
+    int jit; /* code was JIT-compiled: scans call pcre2_jit_match() directly */
     const struct detect_validator *validator;
     int trim; /* on a validator failure, retry the match cut back at separators */
 
@@ -61,6 +66,13 @@ struct detect_rule {
     size_t *allow_len;
     size_t nallow;
     pcre2_code *allow_re; /* anchored, whole value */
+
+    /* How far outside a region [a, b) its scan may read the view: look-behind
+     * (4 bytes a character) and the context window before a, the context
+     * window after b; set by detect_prefilter_build(). A region whose bytes
+     * from a - reach_before to b + reach_after are those of a region of the
+     * last scan finds what that one found (see detect_rescan_reuse). */
+    size_t reach_before, reach_after;
 
     int priority;
     enum detect_action action;
@@ -140,10 +152,48 @@ struct detect_utok {
     size_t off, len;
 };
 
-/* One replacement written by a masking pass: in[s, e) became out[os, oe). */
+/* One replacement written by a masking pass: in[s, e) became out[os, oe);
+ * [ns, ne) is the replaced span in the view of in. */
 struct detect_repl {
     size_t s, e, os, oe;
+    size_t ns, ne;
+    /* Where the replacement starts in the view of out, and how much longer
+     * the view of out is than that of in after it (negative: shorter), on
+     * the assumption that the view of out differs from that of in only by
+     * the replacements. Only a guess of where a region of out was in in:
+     * the rescan compares the bytes before it takes anything. */
+    size_t vs;
+    ptrdiff_t shift;
 };
+
+/* What one scan found, region by region, so that detect_redact's rescan of
+ * the masked text runs a rule's regex only in the regions that masking
+ * changed. A region's candidates are a function of its rule, its bytes and
+ * reach_before / reach_after bytes around them, and, for an anchored rule,
+ * the places searched in it: where all of these are equal, the rescan takes
+ * the candidates of the earlier scan, shifted. */
+struct detect_rec {
+    size_t rule;   /* index in the set */
+    size_t a, b;   /* the region, view offsets */
+    size_t c0, c1; /* its candidates, [c0, c1) in cand */
+    size_t p0, p1; /* anchored rules: the places searched, [p0, p1) in place */
+};
+
+struct detect_recs {
+    struct detect_rec *v;
+    size_t n, cap;
+    struct detect_finding *cand; /* the scan's candidates, before overlap resolution */
+    size_t ncand, cand_cap;
+    struct detect_region *place; /* window start and end of each spot searched */
+    size_t nplace, place_cap;
+    int valid;    /* complete record of the last whole-set scan */
+    int overflow; /* more than DETECT_RECS_MAX regions: not recorded */
+    const unsigned char *only; /* the rule filter of that scan */
+};
+
+/* Regions recorded per scan at most (about 80 bytes each): past this, a
+ * rescan scans everything, as it did before there were records. */
+#define DETECT_RECS_MAX 65536u
 
 struct detect_scanner {
     const struct detect_set *set;
@@ -181,6 +231,16 @@ struct detect_scanner {
      * that a large text does not cost fresh pages on every call; wiped
      * after each use, since they hold the text. */
     struct vigie_buf pass_buf[2];
+    /* Records of the last scan and of the one before (rec[cur ^ 1]), the
+     * view of the one before, and what a rescan needs to find its regions:
+     * set by detect_redact() for the scans of its later passes only. */
+    struct detect_recs rec[2];
+    int rec_cur;
+    struct text_norm norm_prev;
+    const struct detect_repl *rescan_repl; /* the replacements between the two */
+    size_t rescan_nrepl;
+    size_t rescan_next; /* cursor in the earlier scan's records */
+    int rescan;
     /* Token-shaped strings of the text being masked (built on first need). */
     struct detect_utok *utok;
     size_t nutok, utok_cap;

@@ -329,6 +329,9 @@ static size_t value_key(const struct detect_rule *r, const char *prefix, const c
     }
     if (cl == (size_t)-1) {
         unsigned char md[SHA256_DIGEST_LENGTH];
+        /* The canonical form may have filled the buffer before it ran out:
+         * wiped here, so that callers wipe only the key's length. */
+        vigie_wipe(out + pl + 1, outsz - pl - 1);
         SHA256((const unsigned char *)v, n, md);
         if (pl + 1 + sizeof(md) > outsz)
             return 0;
@@ -419,11 +422,16 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
         klen = value_key(r, r->category, view, vlen, key, sizeof(key));
     else
         klen = value_key(NULL, r->label, text + f->start, f->end - f->start, key, sizeof(key));
-    if (klen == 0)
+    if (klen == 0) {
+        vigie_wipe(key, sizeof(key));
         return VIGIE_ERR_TOO_BIG;
+    }
+    /* From here the key's bytes past klen were never written (value_key
+     * wipes what an overlong value left), so only klen bytes are wiped: a
+     * 1 KiB wipe per token was most of the cost of writing one. */
     idx = find_by(map, map->by_key, 0, key, klen);
     if (idx >= 0) {
-        vigie_wipe(key, sizeof(key));
+        vigie_wipe(key, klen);
         return vigie_buf_append(out, map->v[idx].token, map->v[idx].toklen);
     }
     if (r->pseudo == DETECT_PSEUDO_KEYED) {
@@ -431,29 +439,33 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
         unsigned int maclen = 0, i;
         char hex[KEYED_HEX + 1];
         if (opts == NULL || opts->key == NULL || opts->keylen == 0) {
-            vigie_wipe(key, sizeof(key));
+            vigie_wipe(key, klen);
             return VIGIE_ERR_CONFIG;
         }
         if (HMAC(EVP_sha256(), opts->key, (int)opts->keylen, (const unsigned char *)key, klen,
                  mac, &maclen) == NULL) {
-            vigie_wipe(key, sizeof(key));
+            vigie_wipe(key, klen);
             return VIGIE_ERR_NOMEM;
         }
         for (i = 0; i < KEYED_HEX / 2; i++)
             snprintf(hex + 2 * i, 3, "%02x", mac[i]);
         tlen = (size_t)snprintf(tok, sizeof(tok), "[%s_%s]", r->label, hex);
         if (find_by(map, map->by_tok, 1, tok, tlen) >= 0) {
-            vigie_wipe(key, sizeof(key));
+            vigie_wipe(key, klen);
             return VIGIE_ERR_COLLISION;
         }
     } else {
         struct rm_counter *c = counter(map, r->label);
-        if (c == NULL)
+        if (c == NULL) {
+            vigie_wipe(key, klen);
             return VIGIE_ERR_NOMEM;
+        }
         /* Skip numbers whose token the user already wrote, so that restoring
          * never rewrites their own text. */
-        if (!sc->utok_built && (rc = utok_build(sc, text, len)) != VIGIE_OK)
+        if (!sc->utok_built && (rc = utok_build(sc, text, len)) != VIGIE_OK) {
+            vigie_wipe(key, klen);
             return rc;
+        }
         for (;;) {
             tlen = (size_t)snprintf(tok, sizeof(tok), "[%s_%u]", r->label, c->next++);
             if (find_by(map, map->by_tok, 1, tok, tlen) < 0 && !utok_has(sc, text, tok, tlen))
@@ -461,27 +473,33 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
         }
     }
     rc = rm_add(map, tok, tlen, text + f->start, f->end - f->start, key, klen);
-    vigie_wipe(key, sizeof(key));
+    vigie_wipe(key, klen);
     if (rc != VIGIE_OK)
         return rc;
     return vigie_buf_append(out, tok, tlen);
 }
 
-static int repl_push(struct detect_scanner *sc, int pass, size_t s, size_t e, size_t os,
-                     size_t oe)
+static int repl_push(struct detect_scanner *sc, int pass, const struct detect_finding *f,
+                     size_t os, size_t oe)
 {
     struct detect_repl *r;
+    ptrdiff_t shift;
 
     if (pass < 0)
         return VIGIE_OK;
     if (VIGIE_ARRAY_RESERVE(sc->repl[pass], sc->nrepl[pass], sc->repl_cap[pass], 32) !=
         VIGIE_OK)
         return VIGIE_ERR_NOMEM;
+    shift = sc->nrepl[pass] > 0 ? sc->repl[pass][sc->nrepl[pass] - 1].shift : 0;
     r = &sc->repl[pass][sc->nrepl[pass]++];
-    r->s = s;
-    r->e = e;
+    r->s = f->start;
+    r->e = f->end;
     r->os = os;
     r->oe = oe;
+    r->ns = f->nstart;
+    r->ne = f->nend;
+    r->vs = (size_t)((ptrdiff_t)f->nstart + shift);
+    r->shift = shift + (ptrdiff_t)(oe - os) - (ptrdiff_t)(f->nend - f->nstart);
     return VIGIE_OK;
 }
 
@@ -537,7 +555,7 @@ static int mask_pass(struct detect_scanner *sc, const char *text, size_t len,
         }
         if (rc != VIGIE_OK)
             return rc;
-        if ((rc = repl_push(sc, pass, f->start, f->end, os, out->len - base)) != VIGIE_OK)
+        if ((rc = repl_push(sc, pass, f, os, out->len - base)) != VIGIE_OK)
             return rc;
         from = f->end;
     }
@@ -622,9 +640,27 @@ int detect_redact(struct detect_scanner *sc, const char *text, size_t len,
     for (pass = 0;; pass++) {
         struct vigie_buf *dst;
 
-        if ((pass > 0 || opts == NULL || !opts->reuse_scan) &&
-            (rc = detect_scan(sc, in, inlen, NULL, 0)) != VIGIE_OK)
+        if (pass > 0) {
+            /* A rescan: the scan of the previous pass's text (its view and
+             * records) is kept aside, and regions that masking left as they
+             * were take that scan's candidates instead of running their
+             * regex again (rescan_reuse() in scan.c). */
+            struct text_norm keep = sc->norm;
+            sc->norm = sc->norm_prev;
+            sc->norm_prev = keep;
+            sc->rec_cur ^= 1;
+            sc->rescan_repl = sc->repl[pass - 1];
+            sc->rescan_nrepl = sc->nrepl[pass - 1];
+            sc->rescan_next = 0;
+            sc->rescan = 1;
+            rc = detect_scan(sc, in, inlen, NULL, 0);
+            sc->rescan = 0;
+            if (rc != VIGIE_OK)
+                goto done;
+        } else if ((opts == NULL || !opts->reuse_scan) &&
+                   (rc = detect_scan(sc, in, inlen, NULL, 0)) != VIGIE_OK) {
             goto done;
+        }
         for (i = 0, nrep = 0; i < sc->nfound; i++)
             nrep += replaces(detect_finding_action(&sc->found[i], opts));
         if (pass > 0 && nrep == 0) {

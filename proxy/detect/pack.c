@@ -248,6 +248,14 @@ static int read_words(const struct conf_node *n, const char *what, int keywords,
             w->len[w->n] = text_fold(s, len, f, 2 * len);
         }
         f[w->len[w->n]] = '\0';
+        if (w->len[w->n] == 0) {
+            /* Folding can empty a word; such a word matches wherever a word
+             * could start, so every byte must be looked at. */
+            memset(w->first, 0xFF, sizeof(w->first));
+        } else {
+            unsigned char c0 = (unsigned char)f[0];
+            w->first[c0 >> 6] |= 1ull << (c0 & 63);
+        }
         w->v[w->n++] = f;
     }
     return bad ? VIGIE_ERR_CONFIG : VIGIE_OK;
@@ -650,7 +658,10 @@ static struct detect_rule *rule_parse(const struct conf_node *m, const char *pac
             int rc;
             /* JIT is what makes the scan fast; without it (an exotic
              * platform) the interpreter gives the same answers, slower. */
-            (void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+            if (pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0) {
+                size_t jsz = 0;
+                r->jit = pcre2_pattern_info(r->code, PCRE2_INFO_JITSIZE, &jsz) == 0 && jsz > 0;
+            }
             if (md == NULL)
                 goto nomem;
             rc = pcre2_match(r->code, (PCRE2_SPTR) "", 0, 0, 0, md, NULL);

@@ -180,7 +180,23 @@ int detect_prefilter_build(struct detect_set *set, struct vigie_diag *diag)
     for (k = 0; k < 5; k++)
         set->merge_gap[k] = SIZE_MAX;
     for (i = 0; i < set->nrules; i++) {
-        const struct detect_rule *r = set->rules[i];
+        struct detect_rule *r = set->rules[i];
+        uint32_t lb = 0;
+        size_t cw = 0;
+
+        /* How far a region's scan reads outside it (detect_int.h): the
+         * pattern's look-behind, in characters of up to 4 bytes (\b and \A
+         * count as one), and the context window, which check_match() widens
+         * to character boundaries (up to 3 bytes). The margin of 8 covers
+         * reads of the byte at a region's end and of the one before its
+         * start, whatever the pattern. */
+        if (r->code != NULL && pcre2_pattern_info(r->code, PCRE2_INFO_MAXLOOKBEHIND, &lb) != 0)
+            lb = UINT32_MAX / 8;
+        if (r->ctx.n > 0 || r->suppress.n > 0)
+            cw = (size_t)r->ctx_window + 4;
+        r->reach_before = 4 * (size_t)lb > cw ? 4 * (size_t)lb : cw;
+        r->reach_before = r->reach_before > 8 ? r->reach_before : 8;
+        r->reach_after = cw > 8 ? cw : 8;
         set->need |= 1u << r->trig;
         if ((size_t)r->before + r->after < set->merge_gap[r->trig])
             set->merge_gap[r->trig] = (size_t)r->before + r->after;

@@ -41,6 +41,7 @@ struct detect_scanner *detect_scanner_new(const struct detect_set *set, size_t m
     sc->set = set;
     sc->max_input = max_input;
     text_norm_init(&sc->norm, max_input);
+    text_norm_init(&sc->norm_prev, max_input);
     /* One ovector pair is all we use: the whole match. */
     vigie_buf_init(&sc->pass_buf[0], 3 * max_input + 4096);
     vigie_buf_init(&sc->pass_buf[1], 3 * max_input + 4096);
@@ -61,6 +62,12 @@ void detect_scanner_free(struct detect_scanner *sc)
     if (sc == NULL)
         return;
     text_norm_fini(&sc->norm);
+    text_norm_fini(&sc->norm_prev);
+    for (k = 0; k < 2; k++) {
+        free(sc->rec[k].v);
+        free(sc->rec[k].cand);
+        free(sc->rec[k].place);
+    }
     pcre2_match_data_free(sc->md);
     pcre2_match_context_free(sc->mctx);
     if (sc->jit != NULL)
@@ -134,18 +141,26 @@ static int is_word_byte(unsigned char c)
 
 int detect_words_in(const struct detect_words *w, const char *f, size_t n)
 {
-    size_t i;
+    size_t p, i;
 
-    for (i = 0; i < w->n; i++) {
-        const char *p = f, *end = f + n;
-        while (p < end) {
-            const char *hit = memmem(p, (size_t)(end - p), w->v[i], w->len[i]);
-            if (hit == NULL)
-                break;
-            if ((hit == f || !is_word_byte((unsigned char)hit[-1])) &&
-                (hit + w->len[i] == end || !is_word_byte((unsigned char)hit[w->len[i]])))
+    /* One pass over the places where a word may start (the start of the
+     * text, or after a byte that is not part of a word), each compared with
+     * the words beginning with its byte: the same occurrences as a search
+     * for each word with its boundaries checked, without a memmem() per word
+     * (whose set-up cost more than the search on these 100-byte windows). */
+    for (p = 0; p < n; p++) {
+        unsigned char c = (unsigned char)f[p];
+        if (p > 0 && is_word_byte((unsigned char)f[p - 1]))
+            continue;
+        if (!((w->first[c >> 6] >> (c & 63)) & 1))
+            continue;
+        for (i = 0; i < w->n; i++) {
+            size_t l = w->len[i];
+            if (l > n - p || (l > 0 && (unsigned char)w->v[i][0] != c))
+                continue;
+            if (memcmp(f + p, w->v[i], l) == 0 &&
+                (p + l == n || !is_word_byte((unsigned char)f[p + l])))
                 return 1;
-            p = hit + 1;
         }
     }
     return 0;
@@ -270,8 +285,16 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
          * refuse one. */
         if (max_start != SIZE_MAX)
             pcre2_set_offset_limit(sc->mctx, max_start);
-        rc = pcre2_match(r->code, (PCRE2_SPTR)t, lim, pos, PCRE2_NO_UTF_CHECK, sc->md,
-                         sc->mctx);
+        /* JIT-compiled patterns skip pcre2_match()'s argument checks and
+         * dispatch (about a third of the cost of a call that finds nothing
+         * in a short window): the arguments are valid by construction, and
+         * pcre2_match() would call the same JIT code. */
+        if (r->jit)
+            rc = pcre2_jit_match(r->code, (PCRE2_SPTR)t, lim, pos, PCRE2_NO_UTF_CHECK, sc->md,
+                                 sc->mctx);
+        else
+            rc = pcre2_match(r->code, (PCRE2_SPTR)t, lim, pos, PCRE2_NO_UTF_CHECK, sc->md,
+                             sc->mctx);
         if (max_start != SIZE_MAX)
             pcre2_set_offset_limit(sc->mctx, PCRE2_UNSET);
         if (rc == PCRE2_ERROR_NOMATCH) {
@@ -340,6 +363,137 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
     return VIGIE_OK;
 }
 
+/* ---- records, for detect_redact's rescans -------------------------------------- */
+
+/* Starts the record of r's region [a, b) in the current scan. Recording is
+ * an optimisation of later rescans: when memory or DETECT_RECS_MAX runs out,
+ * the scan goes on unrecorded, and its rescan scans everything. */
+static void rec_open(struct detect_scanner *sc, const struct detect_rule *r, size_t a, size_t b)
+{
+    struct detect_recs *rs = &sc->rec[sc->rec_cur];
+    struct detect_rec *g;
+
+    if (rs->overflow)
+        return;
+    if (rs->n >= DETECT_RECS_MAX || VIGIE_ARRAY_RESERVE(rs->v, rs->n, rs->cap, 64) != VIGIE_OK) {
+        rs->overflow = 1;
+        return;
+    }
+    g = &rs->v[rs->n++];
+    g->rule = r->index;
+    g->a = a;
+    g->b = b;
+    g->c0 = g->c1 = sc->ncand;
+    g->p0 = g->p1 = rs->nplace;
+}
+
+/* A place an anchored rule searches in the region just opened: its window's
+ * start and the spot's end. */
+static void rec_place(struct detect_scanner *sc, size_t a, size_t end)
+{
+    struct detect_recs *rs = &sc->rec[sc->rec_cur];
+
+    if (rs->overflow)
+        return;
+    if (VIGIE_ARRAY_RESERVE(rs->place, rs->nplace, rs->place_cap, 64) != VIGIE_OK) {
+        rs->overflow = 1;
+        return;
+    }
+    rs->place[rs->nplace].start = a;
+    rs->place[rs->nplace].end = end;
+    rs->nplace++;
+    rs->v[rs->n - 1].p1 = rs->nplace;
+}
+
+static void rec_close(struct detect_scanner *sc)
+{
+    struct detect_recs *rs = &sc->rec[sc->rec_cur];
+
+    if (!rs->overflow)
+        rs->v[rs->n - 1].c1 = sc->ncand;
+}
+
+/*
+ * In a rescan (detect_redact's later passes), the region just opened for r,
+ * [a2, b2) of view t[0..n), may be one the last scan already ran r over: the
+ * same bytes, with the same reach_before / reach_after bytes around them
+ * (or, where those are cut by the text's start or end, cut at the same
+ * distance, and then at the same offsets), and for an anchored rule the same
+ * places searched. The scan of a region reads nothing else: PCRE2 sees the
+ * subject from its start to the region's end, but reads before the region
+ * only through look-behinds (PCRE2_INFO_MAXLOOKBEHIND, which counts \b, \B
+ * and \A), the validators and allow-lists read the match, and the context
+ * words are looked for within ctx_window of it. Its candidates are then those
+ * of the last scan, shifted: they are pushed, and 1 is returned. 0: scan it.
+ * Negative: an error of cand_push, which scanning would have met too.
+ */
+static int rescan_reuse(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                        size_t n)
+{
+    const struct detect_recs *prev = &sc->rec[sc->rec_cur ^ 1];
+    const struct detect_recs *cur = &sc->rec[sc->rec_cur];
+    const struct detect_rec *g2, *g;
+    const char *pt = sc->norm_prev.text;
+    size_t pn = sc->norm_prev.len, a, b, lo, hi, lo2, hi2, k, l, u;
+    ptrdiff_t d = 0;
+    int rc;
+
+    if (!sc->rescan || !prev->valid || prev->only != sc->only || cur->overflow)
+        return 0;
+    g2 = &cur->v[cur->n - 1];
+    /* Where [a2, b2) was before masking, if the views differ only by the
+     * replacements: shifted by those that start before it. */
+    for (l = 0, u = sc->rescan_nrepl; l < u;) {
+        size_t mid = (l + u) / 2;
+        if (sc->rescan_repl[mid].vs < g2->a)
+            l = mid + 1;
+        else
+            u = mid;
+    }
+    if (l > 0)
+        d = sc->rescan_repl[l - 1].shift;
+    if ((d > 0 && g2->a < (size_t)d) || (d < 0 && g2->a + (size_t)-d < g2->a))
+        return 0;
+    a = g2->a - (size_t)d;
+    b = a + (g2->b - g2->a);
+    if (b > pn || b < a)
+        return 0;
+    /* The last scan's record of r there. Records are sorted by rule, then
+     * region, and a rescan asks in that order, so a cursor finds it; a
+     * guess that goes back (a region starting inside a replacement longer
+     * than what it replaced) only misses, and the region is scanned. */
+    while (sc->rescan_next < prev->n &&
+           (prev->v[sc->rescan_next].rule < r->index ||
+            (prev->v[sc->rescan_next].rule == r->index && prev->v[sc->rescan_next].a < a)))
+        sc->rescan_next++;
+    if (sc->rescan_next == prev->n)
+        return 0;
+    g = &prev->v[sc->rescan_next];
+    if (g->rule != r->index || g->a != a || g->b != b)
+        return 0;
+    /* The same bytes, reach included, cut the same way at either end. */
+    lo = a < r->reach_before ? a : r->reach_before;
+    lo2 = g2->a < r->reach_before ? g2->a : r->reach_before;
+    hi = pn - b < r->reach_after ? pn - b : r->reach_after;
+    hi2 = n - g2->b < r->reach_after ? n - g2->b : r->reach_after;
+    if (lo != lo2 || hi != hi2 || memcmp(pt + a - lo, t + g2->a - lo, lo + (b - a) + hi) != 0)
+        return 0;
+    if (g->p1 - g->p0 != g2->p1 - g2->p0)
+        return 0;
+    for (k = 0; k < g->p1 - g->p0; k++) {
+        const struct detect_region *p = &prev->place[g->p0 + k], *p2 = &cur->place[g2->p0 + k];
+        if (p->start - a != p2->start - g2->a || p->end - a != p2->end - g2->a)
+            return 0;
+    }
+    for (k = g->c0; k < g->c1; k++) {
+        const struct detect_finding *c = &prev->cand[k];
+        if ((rc = cand_push(sc, r, c->nstart - a + g2->a, c->nend - a + g2->a, c->context)) !=
+            VIGIE_OK)
+            return rc;
+    }
+    return 1;
+}
+
 /* An anchored rule (see pack.c): one search per place that wakes it, from its
  * window's start (or where the last match ended) and starting no later than
  * the place's end, instead of a scan of the whole window. The subject ends
@@ -349,28 +503,43 @@ static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r,
                          size_t n)
 {
     const struct detect_spots *sp = &sc->spots[r->trig];
-    size_t i, k = 0, pos = 0;
+    size_t i = 0, j, k;
     int rc;
 
-    if (sc->nregions == 0)
-        return VIGIE_OK;
-    for (i = 0; i < sp->n; i++) {
-        size_t a;
-        if (!detect_spot_wakes(r, &sp->v[i]))
-            continue;
-        a = detect_window_start(r, &sp->v[i], t);
-        /* Spots and regions are both in text order. */
-        while (k < sc->nregions && sc->regions[k].end <= a)
-            k++;
-        if (k == sc->nregions)
-            break;
-        if (a < pos)
-            a = pos;
-        if (a > sp->v[i].end)
-            continue; /* the last match covers this place */
-        if ((rc = scan_region(sc, r, t, n, a, sc->regions[k].end, sp->v[i].end, &pos)) !=
-            VIGIE_OK)
+    for (k = 0; k < sc->nregions; k++) {
+        const struct detect_region *g = &sc->regions[k];
+        size_t first = i, pos = 0;
+
+        rec_open(sc, r, g->start, g->end);
+        /* This region's places: the waking spots whose window starts in it
+         * (every window lies in a region, and window starts only grow). */
+        for (; i < sp->n; i++) {
+            size_t a;
+            if (!detect_spot_wakes(r, &sp->v[i]))
+                continue;
+            a = detect_window_start(r, &sp->v[i], t);
+            if (a >= g->end)
+                break;
+            rec_place(sc, a, sp->v[i].end);
+        }
+        if ((rc = rescan_reuse(sc, r, t, n)) < 0)
             return rc;
+        /* pos starts afresh in each region: what an earlier region's
+         * searches left there never passes the next region's start, which
+         * is beyond the earlier region's end. */
+        for (j = first; rc == 0 && j < i; j++) {
+            size_t a;
+            if (!detect_spot_wakes(r, &sp->v[j]))
+                continue;
+            a = detect_window_start(r, &sp->v[j], t);
+            if (a < pos)
+                a = pos;
+            if (a > sp->v[j].end)
+                continue; /* the last match covers this place */
+            if ((rc = scan_region(sc, r, t, n, a, g->end, sp->v[j].end, &pos)) != VIGIE_OK)
+                return rc;
+        }
+        rec_close(sc);
     }
     return VIGIE_OK;
 }
@@ -476,10 +645,17 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
     size_t n, i, k;
     int rc;
 
+    struct detect_recs *rs = &sc->rec[sc->rec_cur];
+
     sc->ncand = 0;
     sc->nfound = 0;
     sc->last_text = NULL;
     sc->last_len = 0;
+    /* Whole-set scans are recorded, for a rescan of this text once masked
+     * (detect_redact); scans of one rule or of every byte are not. */
+    rs->n = rs->nplace = rs->ncand = 0;
+    rs->valid = 0;
+    rs->overflow = only_rule != NULL || (flags & DETECT_SCAN_FULL);
     if (len > sc->max_input)
         return VIGIE_ERR_TOO_BIG;
     if ((rc = text_normalise(&sc->norm, text, len)) != VIGIE_OK)
@@ -504,14 +680,39 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
             if ((rc = scan_anchored(sc, r, t, n)) != VIGIE_OK)
                 return rc;
         } else {
-            for (k = 0; k < sc->nregions; k++)
-                if ((rc = scan_region(sc, r, t, n, sc->regions[k].start, sc->regions[k].end,
-                                      SIZE_MAX, NULL)) != VIGIE_OK)
+            for (k = 0; k < sc->nregions; k++) {
+                rec_open(sc, r, sc->regions[k].start, sc->regions[k].end);
+                if ((rc = rescan_reuse(sc, r, t, n)) < 0)
                     return rc;
+                if (rc == 0 && (rc = scan_region(sc, r, t, n, sc->regions[k].start,
+                                                 sc->regions[k].end, SIZE_MAX, NULL)) != VIGIE_OK)
+                    return rc;
+                rec_close(sc);
+            }
+        }
+    }
+    if (!rs->overflow) {
+        /* The candidates in the order the regions produced them: resolve()
+         * sorts them in place. */
+        if (sc->ncand > rs->cand_cap) {
+            struct detect_finding *nv = realloc(rs->cand, sc->ncand * sizeof(*nv));
+            if (nv == NULL)
+                rs->overflow = 1;
+            else {
+                rs->cand = nv;
+                rs->cand_cap = sc->ncand;
+            }
+        }
+        if (!rs->overflow) {
+            if (sc->ncand > 0)
+                memcpy(rs->cand, sc->cand, sc->ncand * sizeof(*rs->cand));
+            rs->ncand = sc->ncand;
+            rs->only = sc->only;
         }
     }
     if ((rc = resolve(sc, n)) != VIGIE_OK)
         return rc;
+    rs->valid = !rs->overflow;
     for (i = 0; i < sc->nfound; i++) {
         struct detect_finding *f = &sc->found[i];
         f->start = text_norm_map_start(&sc->norm, f->nstart);
