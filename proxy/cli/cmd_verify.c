@@ -141,6 +141,21 @@ int cmd_verify(int argc, char **argv)
         }
         files[nfiles++] = argv[optind];
     }
+    {
+        /* `audit.log*` also names the checkpoint file: it is not a log; it is
+         * the checkpoint file, unless one was named. */
+        size_t i, k = 0;
+        for (i = 0; i < nfiles; i++) {
+            size_t n = strlen(files[i]);
+            if (n > 12 && strcmp(files[i] + n - 12, ".checkpoints") == 0) {
+                if (ckfile == NULL && !nock)
+                    ckfile = files[i];
+                continue;
+            }
+            files[k++] = files[i];
+        }
+        nfiles = k;
+    }
     if (nfiles == 0) {
         usage(stderr);
         return EXIT_USAGE;

@@ -117,6 +117,12 @@ if [ -x "$MAKE_LOG" ]; then
     [ "$rc" -eq 0 ] && [ "$out" = "$exp" ]
     check intact "$?" "rc=$rc out=[$out] expected [$exp]"
 
+    # 2b. a shell glob (audit.log*) also names the checkpoint file: taken as such
+    out=$("$VIGIE" verify --key-file "$key" "$w"/audit.log*)
+    rc=$?
+    [ "$rc" -eq 0 ] && [ "$out" = "$exp" ]
+    check glob_with_checkpoints "$?" "rc=$rc out=[$out] expected [$exp]"
+
     # 3. any order; and the checkpoint file found beside a rotated file alone
     mapfile -t rev < <(printf '%s\n' "${files[@]}" | tac)
     out=$("$VIGIE" verify -k "$key" "${rev[@]}")
