@@ -520,7 +520,8 @@ int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *
             snprintf(res->why, sizeof(res->why), "%s", r.why);
             goto out;
         }
-        qsort(v.ck, v.nck, sizeof(*v.ck), cmp_ck);
+        if (v.nck > 1) /* qsort wants a non-NULL array, even of none */
+            qsort(v.ck, v.nck, sizeof(*v.ck), cmp_ck);
         res->checkpoints_exported = v.nck;
     }
     ff = calloc(o->nfiles > 0 ? o->nfiles : 1, sizeof(*ff));
