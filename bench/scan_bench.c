@@ -72,9 +72,10 @@ struct opts {
     const char *rules;
     const char *loop; /* --loop KEY: only scan that input, for profilers */
     double loop_s;
+    long loop_calls; /* --loop-calls N: that many calls instead of loop_s seconds */
 };
 
-static struct opts opt = {0, 0, 5, 0.060, VIGIE_SRC_DIR "/rules", NULL, 5.0};
+static struct opts opt = {0, 0, 5, 0.060, VIGIE_SRC_DIR "/rules", NULL, 5.0, 0};
 
 static _Noreturn void die(const char *what, int rc)
 {
@@ -914,7 +915,8 @@ enum job_kind {
     JOB_SCAN = 0, /* detect_scan */
     JOB_REDACT,   /* detect_redact: scan + mask + rescan, a fresh map per call */
     JOB_PCRE,     /* one pattern over the whole text with pcre2_match */
-    JOB_NORM      /* text_normalise alone: the floor under every scan */
+    JOB_NORM,     /* text_normalise alone: the floor under every scan */
+    JOB_PROMPT    /* detect_scan, then detect_redact reusing it, as policy_decide does */
 };
 
 struct job {
@@ -972,6 +974,31 @@ static int job_redact(struct job *j)
     return rc;
 }
 
+/* A prompt with something to rewrite, as policy_decide() treats it: pass 1
+ * scans it, then detect_redact() masks it from that scan's findings and
+ * rescans its own output (the egress check). */
+static int job_prompt(struct job *j)
+{
+    struct detect_revmap *map = detect_revmap_new();
+    struct detect_mask_opts o;
+    struct vigie_buf out;
+    int blocked = 0, rc;
+
+    if (map == NULL)
+        return VIGIE_ERR_NOMEM;
+    memset(&o, 0, sizeof(o));
+    o.reuse_scan = 1;
+    vigie_buf_init(&out, 4 * j->len + 4096);
+    rc = detect_scan(j->sc, j->text, j->len, NULL, 0);
+    if (rc == VIGIE_OK)
+        rc = detect_redact(j->sc, j->text, j->len, &o, map, &out, &blocked);
+    if (rc == VIGIE_OK)
+        detect_redact_findings(j->sc, &j->findings);
+    vigie_buf_free(&out);
+    detect_revmap_free(map);
+    return rc;
+}
+
 static int job_run(struct job *j)
 {
     int rc;
@@ -989,6 +1016,8 @@ static int job_run(struct job *j)
     case JOB_NORM:
         j->findings = 0;
         return text_normalise(j->norm, j->text, j->len);
+    case JOB_PROMPT:
+        return job_prompt(j);
     }
     return VIGIE_ERR_INVAL;
 }
@@ -1808,13 +1837,91 @@ static void print_json(const struct facts *f, const struct detect_set *set, doub
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
+/* The last "content" string of bench/gateway/prompt.json (the user's
+ * message of the gateway benchmark's request), decoded into out. */
+static int gateway_prompt(struct vigie_buf *out)
+{
+    static const char key[] = "\"content\":\"";
+    struct vigie_buf file;
+    char err[256];
+    const char *p = NULL, *q, *end;
+    int rc;
+
+    vigie_buf_init(&file, 1u << 20);
+    rc = vigie_file_read(VIGIE_SRC_DIR "/bench/gateway/prompt.json", 1u << 20, &file, err,
+                         sizeof(err));
+    if (rc != VIGIE_OK || file.len == 0) {
+        vigie_buf_free(&file);
+        return rc != VIGIE_OK ? rc : VIGIE_ERR_INVAL;
+    }
+    end = file.data + file.len;
+    for (q = file.data; (q = memmem(q, (size_t)(end - q), key, sizeof(key) - 1)) != NULL; q++)
+        p = q + sizeof(key) - 1;
+    rc = p != NULL ? VIGIE_OK : VIGIE_ERR_INVAL;
+    while (rc == VIGIE_OK && p < end && *p != '"') {
+        unsigned cp;
+        char u[4];
+        if (*p != '\\') {
+            rc = vigie_buf_appendc(out, *p++);
+            continue;
+        }
+        if (++p >= end)
+            break;
+        switch (*p++) {
+        case 'n':
+            rc = vigie_buf_appendc(out, '\n');
+            break;
+        case 't':
+            rc = vigie_buf_appendc(out, '\t');
+            break;
+        case 'r':
+            rc = vigie_buf_appendc(out, '\r');
+            break;
+        case 'b':
+            rc = vigie_buf_appendc(out, '\b');
+            break;
+        case 'f':
+            rc = vigie_buf_appendc(out, '\f');
+            break;
+        case 'u':
+            /* BMP only: the prompt has no astral characters. */
+            if (end - p < 4 || sscanf(p, "%4x", &cp) != 1 || (cp >= 0xD800 && cp < 0xE000)) {
+                rc = VIGIE_ERR_INVAL;
+                break;
+            }
+            p += 4;
+            if (cp < 0x80) {
+                rc = vigie_buf_appendc(out, (char)cp);
+            } else if (cp < 0x800) {
+                u[0] = (char)(0xC0 | cp >> 6);
+                u[1] = (char)(0x80 | (cp & 0x3F));
+                rc = vigie_buf_append(out, u, 2);
+            } else {
+                u[0] = (char)(0xE0 | cp >> 12);
+                u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                u[2] = (char)(0x80 | (cp & 0x3F));
+                rc = vigie_buf_append(out, u, 3);
+            }
+            break;
+        default:
+            rc = vigie_buf_appendc(out, p[-1]);
+            break; /* \" \\ \/ */
+        }
+    }
+    vigie_buf_free(&file);
+    return rc;
+}
+
 /* --loop KEY: nothing but calls of one kind on one input (headline size) for
- * opt.loop_s seconds, so that perf or callgrind see only that. KEY is an
- * input's JSON name, or "redact" (detect_redact on French + PII) or
- * "full" (DETECT_SCAN_FULL on French + PII). */
+ * opt.loop_s seconds (or opt.loop_calls calls: the same work on every run,
+ * for callgrind's instruction counts), so that perf or callgrind see only
+ * that. KEY is an input's JSON name, or "redact" (detect_redact on French +
+ * PII), "full" (DETECT_SCAN_FULL on French + PII) or "prompt" (the gateway
+ * benchmark's prompt, scanned then redacted as policy_decide does). */
 static int loop_one(struct detect_set *set)
 {
     struct detect_scanner *sc = scanner(set);
+    struct vigie_buf prompt;
     struct job j;
     size_t i, calls = 0;
     double t0 = clock_s(CLOCK_MONOTONIC), t;
@@ -1825,8 +1932,16 @@ static int loop_one(struct detect_set *set)
     j.sc = sc;
     j.text = gens[IN_FR_PII].b.data;
     j.len = fr_len;
+    vigie_buf_init(&prompt, 1u << 20);
     if (strcmp(opt.loop, "redact") == 0) {
         j.kind = JOB_REDACT;
+    } else if (strcmp(opt.loop, "prompt") == 0) {
+        int rc = gateway_prompt(&prompt);
+        if (rc != VIGIE_OK)
+            die("bench/gateway/prompt.json", rc);
+        j.kind = JOB_PROMPT;
+        j.text = prompt.data;
+        j.len = prompt.len;
     } else if (strcmp(opt.loop, "full") == 0) {
         j.flags = DETECT_SCAN_FULL;
     } else {
@@ -1835,6 +1950,7 @@ static int loop_one(struct detect_set *set)
         if (i == IN_COUNT) {
             fprintf(stderr, "bench_scan: --loop: no input named %s\n", opt.loop);
             detect_scanner_free(sc);
+            vigie_buf_free(&prompt);
             return 2;
         }
         j.text = gens[i].b.data;
@@ -1844,24 +1960,27 @@ static int loop_one(struct detect_set *set)
         job_call(&j);
         calls++;
         t = clock_s(CLOCK_MONOTONIC) - t0;
-    } while (t < opt.loop_s);
+    } while (opt.loop_calls > 0 ? calls < (size_t)opt.loop_calls : t < opt.loop_s);
     printf("%s: %zu calls on %zu bytes, %.1f MB/s, %zu findings\n", opt.loop, calls, j.len,
            mb_s(j.len * calls, t), j.findings);
     detect_scanner_free(sc);
+    vigie_buf_free(&prompt);
     return 0;
 }
 
 static void usage(void)
 {
     printf("usage: bench_scan [--json] [--quick] [--runs N] [--min-run-ms MS] [--rules DIR]\n"
-           "       bench_scan --loop KEY [--loop-seconds S] [--quick]\n"
+           "       bench_scan --loop KEY [--loop-seconds S | --loop-calls N] [--quick]\n"
            "  --json          print one JSON object instead of the tables\n"
            "  --quick         sizes 64 and 256 KiB only (headline 256 KiB)\n"
            "  --runs N        timed runs per figure, median reported (1..%d; default 5)\n"
            "  --min-run-ms    shortest run (default 60)\n"
            "  --rules DIR     rule packs (default %s)\n"
            "  --loop KEY      for profilers: only scan input KEY (fr, fr_pii, customs, ...,\n"
-           "                  or 'full' / 'redact' on fr_pii) for S seconds (default 5)\n",
+           "                  or 'full' / 'redact' on fr_pii, or 'prompt': the gateway\n"
+           "                  bench's prompt, scanned then redacted) for S seconds\n"
+           "                  (default 5), or N calls with --loop-calls\n",
            RUNS_MAX, VIGIE_SRC_DIR "/rules");
 }
 
@@ -1898,6 +2017,13 @@ int main(int argc, char **argv)
             char *end;
             opt.loop_s = strtod(argv[++i], &end);
             if (*end != '\0' || !(opt.loop_s > 0)) {
+                usage();
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--loop-calls") == 0 && i + 1 < argc) {
+            char *end;
+            opt.loop_calls = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || opt.loop_calls < 1) {
                 usage();
                 return 2;
             }

@@ -12,6 +12,12 @@
  * the JIT stack bounds recursion of compiled code. */
 #define VIGIE_PCRE2_MATCH_LIMIT 100000u
 #define VIGIE_PCRE2_DEPTH_LIMIT 5000u
+/* Regions, places of anchored rules and candidates recorded per scan at most
+ * (56, 16 and 48 bytes each, two scans kept: about 4 MB at most per scanner):
+ * past this, a rescan scans everything, as it did before there were records.
+ * A prompt needs a few hundred; long texts gain little anyway, their regions
+ * merging into a few long ones that hold a replacement. */
+#define VIGIE_DETECT_RECS_MAX 16384u
 #define VIGIE_PCRE2_JIT_STACK_START (32u * 1024)
 #define VIGIE_PCRE2_JIT_STACK_MAX (512u * 1024)
 

@@ -191,9 +191,9 @@ struct detect_recs {
     const unsigned char *only; /* the rule filter of that scan */
 };
 
-/* Regions recorded per scan at most (about 80 bytes each): past this, a
- * rescan scans everything, as it did before there were records. */
-#define DETECT_RECS_MAX 65536u
+/* Regions, places and candidates a scan records for its rescan: at most
+ * VIGIE_DETECT_RECS_MAX (core/limits.h). */
+#define DETECT_RECS_MAX VIGIE_DETECT_RECS_MAX
 
 struct detect_scanner {
     const struct detect_set *set;

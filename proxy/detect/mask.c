@@ -401,6 +401,32 @@ static int utok_has(const struct detect_scanner *sc, const char *text, const cha
     return 0;
 }
 
+/* "[LABEL_n]" into tok, as snprintf(tok, cap, "[%s_%u]", label, n) writes
+ * it, and the length snprintf returns: snprintf's cost was most of writing a
+ * token. Labels are at most 32 bytes, so the fallback is never taken. */
+static size_t numbered_token(char *tok, size_t cap, const char *label, unsigned n)
+{
+    char digits[16];
+    size_t ll = strlen(label), nd = 0, o = 0;
+    unsigned v = n;
+
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (ll + nd + 3 >= cap)
+        return (size_t)snprintf(tok, cap, "[%s_%u]", label, n);
+    tok[o++] = '[';
+    memcpy(tok + o, label, ll);
+    o += ll;
+    tok[o++] = '_';
+    while (nd > 0)
+        tok[o++] = digits[--nd];
+    tok[o++] = ']';
+    tok[o] = '\0';
+    return o;
+}
+
 static int write_token(struct detect_scanner *sc, const struct detect_finding *f,
                        const char *text, size_t len, const struct detect_mask_opts *opts,
                        struct detect_revmap *map, struct vigie_buf *out)
@@ -447,8 +473,11 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
             vigie_wipe(key, klen);
             return VIGIE_ERR_NOMEM;
         }
-        for (i = 0; i < KEYED_HEX / 2; i++)
-            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        for (i = 0; i < KEYED_HEX / 2; i++) {
+            hex[2 * i] = "0123456789abcdef"[mac[i] >> 4];
+            hex[2 * i + 1] = "0123456789abcdef"[mac[i] & 15];
+        }
+        hex[KEYED_HEX] = '\0';
         tlen = (size_t)snprintf(tok, sizeof(tok), "[%s_%s]", r->label, hex);
         if (find_by(map, map->by_tok, 1, tok, tlen) >= 0) {
             vigie_wipe(key, klen);
@@ -467,7 +496,7 @@ static int write_token(struct detect_scanner *sc, const struct detect_finding *f
             return rc;
         }
         for (;;) {
-            tlen = (size_t)snprintf(tok, sizeof(tok), "[%s_%u]", r->label, c->next++);
+            tlen = numbered_token(tok, sizeof(tok), r->label, c->next++);
             if (find_by(map, map->by_tok, 1, tok, tlen) < 0 && !utok_has(sc, text, tok, tlen))
                 break;
         }
@@ -501,6 +530,17 @@ static int repl_push(struct detect_scanner *sc, int pass, const struct detect_fi
     r->vs = (size_t)((ptrdiff_t)f->nstart + shift);
     r->shift = shift + (ptrdiff_t)(oe - os) - (ptrdiff_t)(f->nend - f->nstart);
     return VIGIE_OK;
+}
+
+/* "[LABEL]". */
+static int write_label(struct vigie_buf *out, const char *label)
+{
+    int rc;
+
+    if ((rc = vigie_buf_appendc(out, '[')) != VIGIE_OK ||
+        (rc = vigie_buf_append(out, label, strlen(label))) != VIGIE_OK)
+        return rc;
+    return vigie_buf_appendc(out, ']');
 }
 
 /* One masking pass over the last scan's findings. With pass >= 0, each
@@ -537,13 +577,13 @@ static int mask_pass(struct detect_scanner *sc, const char *text, size_t len,
             *blocked = 1;
             /* Masked all the same: a blocked text may still be shown to its
              * author or logged in a dry run, never with the value. */
-            rc = vigie_buf_printf(out, "[%s]", r->label);
+            rc = write_label(out, r->label);
             break;
         case DETECT_ACT_MASK:
             if (r->masker == DETECT_MASK_PARTIAL)
                 rc = write_partial(out, sc->norm.text + f->nstart, f->nend - f->nstart, r->keep);
             else
-                rc = vigie_buf_printf(out, "[%s]", r->label);
+                rc = write_label(out, r->label);
             break;
         case DETECT_ACT_PSEUDONYMISE:
             if (map == NULL)

@@ -365,20 +365,44 @@ static int scan_region(struct detect_scanner *sc, const struct detect_rule *r, c
 
 /* ---- records, for detect_redact's rescans -------------------------------------- */
 
-/* Starts the record of r's region [a, b) in the current scan. Recording is
- * an optimisation of later rescans: when memory or DETECT_RECS_MAX runs out,
- * the scan goes on unrecorded, and its rescan scans everything. */
-static void rec_open(struct detect_scanner *sc, const struct detect_rule *r, size_t a, size_t b)
+/* Makes room for the records of r's regions (sc->regions) in the current
+ * scan: one check per rule, so that recording a region costs a few stores.
+ * Recording is an optimisation of later rescans: when memory or
+ * DETECT_RECS_MAX runs out, the scan goes on unrecorded, and its rescan scans
+ * everything. */
+static void rec_reserve(struct detect_scanner *sc)
+{
+    struct detect_recs *rs = &sc->rec[sc->rec_cur];
+    size_t want = rs->n + sc->nregions, cap;
+    struct detect_rec *nv;
+
+    if (rs->overflow || want <= rs->cap)
+        return;
+    if (want > DETECT_RECS_MAX) {
+        rs->overflow = 1;
+        return;
+    }
+    cap = rs->cap ? rs->cap : 64;
+    while (cap < want)
+        cap *= 2;
+    nv = realloc(rs->v, cap * sizeof(*nv));
+    if (nv == NULL) {
+        rs->overflow = 1;
+        return;
+    }
+    rs->v = nv;
+    rs->cap = cap;
+}
+
+/* Starts the record of r's region [a, b) (room made by rec_reserve). */
+static inline void rec_open(struct detect_scanner *sc, const struct detect_rule *r, size_t a,
+                            size_t b)
 {
     struct detect_recs *rs = &sc->rec[sc->rec_cur];
     struct detect_rec *g;
 
     if (rs->overflow)
         return;
-    if (rs->n >= DETECT_RECS_MAX || VIGIE_ARRAY_RESERVE(rs->v, rs->n, rs->cap, 64) != VIGIE_OK) {
-        rs->overflow = 1;
-        return;
-    }
     g = &rs->v[rs->n++];
     g->rule = r->index;
     g->a = a;
@@ -395,7 +419,8 @@ static void rec_place(struct detect_scanner *sc, size_t a, size_t end)
 
     if (rs->overflow)
         return;
-    if (VIGIE_ARRAY_RESERVE(rs->place, rs->nplace, rs->place_cap, 64) != VIGIE_OK) {
+    if (rs->nplace >= DETECT_RECS_MAX ||
+        VIGIE_ARRAY_RESERVE(rs->place, rs->nplace, rs->place_cap, 64) != VIGIE_OK) {
         rs->overflow = 1;
         return;
     }
@@ -405,7 +430,7 @@ static void rec_place(struct detect_scanner *sc, size_t a, size_t end)
     rs->v[rs->n - 1].p1 = rs->nplace;
 }
 
-static void rec_close(struct detect_scanner *sc)
+static inline void rec_close(struct detect_scanner *sc)
 {
     struct detect_recs *rs = &sc->rec[sc->rec_cur];
 
@@ -427,8 +452,8 @@ static void rec_close(struct detect_scanner *sc)
  * of the last scan, shifted: they are pushed, and 1 is returned. 0: scan it.
  * Negative: an error of cand_push, which scanning would have met too.
  */
-static int rescan_reuse(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
-                        size_t n)
+static int rescan_try(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                      size_t n)
 {
     const struct detect_recs *prev = &sc->rec[sc->rec_cur ^ 1];
     const struct detect_recs *cur = &sc->rec[sc->rec_cur];
@@ -438,7 +463,7 @@ static int rescan_reuse(struct detect_scanner *sc, const struct detect_rule *r, 
     ptrdiff_t d = 0;
     int rc;
 
-    if (!sc->rescan || !prev->valid || prev->only != sc->only || cur->overflow)
+    if (!prev->valid || prev->only != sc->only || cur->overflow)
         return 0;
     g2 = &cur->v[cur->n - 1];
     /* Where [a2, b2) was before masking, if the views differ only by the
@@ -494,13 +519,21 @@ static int rescan_reuse(struct detect_scanner *sc, const struct detect_rule *r, 
     return 1;
 }
 
-/* An anchored rule (see pack.c): one search per place that wakes it, from its
- * window's start (or where the last match ended) and starting no later than
- * the place's end, instead of a scan of the whole window. The subject ends
- * where the merged region ends, as for other rules, so a match is cut where
- * it would be cut without the anchor. sc->regions must hold r's regions. */
-static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
-                         size_t n)
+/* The first scan of a text is no rescan: one test, inline. */
+static inline int rescan_reuse(struct detect_scanner *sc, const struct detect_rule *r,
+                               const char *t, size_t n)
+{
+    return sc->rescan ? rescan_try(sc, r, t, n) : 0;
+}
+
+/* scan_anchored() in a rescan: region by region, the places first, so that
+ * a region whose bytes and places the last scan had takes its candidates
+ * (rescan_reuse), and the searches of the others. Same searches as
+ * scan_anchored() otherwise; pos starts afresh in each region, since what an
+ * earlier region's searches left there never passes the next region's
+ * start, which is beyond the earlier region's end. */
+static int rescan_anchored(struct detect_scanner *sc, const struct detect_rule *r,
+                           const char *t, size_t n)
 {
     const struct detect_spots *sp = &sc->spots[r->trig];
     size_t i = 0, j, k;
@@ -541,6 +574,52 @@ static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r,
         }
         rec_close(sc);
     }
+    return VIGIE_OK;
+}
+
+/* An anchored rule (see pack.c): one search per place that wakes it, from its
+ * window's start (or where the last match ended) and starting no later than
+ * the place's end, instead of a scan of the whole window. The subject ends
+ * where the merged region ends, as for other rules, so a match is cut where
+ * it would be cut without the anchor. sc->regions must hold r's regions. */
+static int scan_anchored(struct detect_scanner *sc, const struct detect_rule *r, const char *t,
+                         size_t n)
+{
+    const struct detect_spots *sp = &sc->spots[r->trig];
+    size_t i, k = 0, open = SIZE_MAX, pos = 0;
+    int rc;
+
+    if (sc->rescan)
+        return rescan_anchored(sc, r, t, n);
+    for (i = 0; i < sp->n; i++) {
+        size_t a;
+        if (!detect_spot_wakes(r, &sp->v[i]))
+            continue;
+        a = detect_window_start(r, &sp->v[i], t);
+        /* Spots and regions are both in text order. */
+        while (k < sc->nregions && sc->regions[k].end <= a)
+            k++;
+        if (k == sc->nregions)
+            break;
+        if (k != open) {
+            /* A record per region, with the places searched in it, for a
+             * rescan of this text once masked (rescan_anchored). */
+            if (open != SIZE_MAX)
+                rec_close(sc);
+            rec_open(sc, r, sc->regions[k].start, sc->regions[k].end);
+            open = k;
+        }
+        rec_place(sc, a, sp->v[i].end);
+        if (a < pos)
+            a = pos;
+        if (a > sp->v[i].end)
+            continue; /* the last match covers this place */
+        if ((rc = scan_region(sc, r, t, n, a, sc->regions[k].end, sp->v[i].end, &pos)) !=
+            VIGIE_OK)
+            return rc;
+    }
+    if (open != SIZE_MAX)
+        rec_close(sc);
     return VIGIE_OK;
 }
 
@@ -676,6 +755,7 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
         }
         if ((rc = detect_regions_for(sc, r, t, n)) != VIGIE_OK)
             return rc;
+        rec_reserve(sc);
         if (r->anchored && r->trig != DETECT_TRIG_ALWAYS) {
             if ((rc = scan_anchored(sc, r, t, n)) != VIGIE_OK)
                 return rc;
@@ -691,6 +771,8 @@ int detect_scan(struct detect_scanner *sc, const char *text, size_t len,
             }
         }
     }
+    if (!rs->overflow && sc->ncand > DETECT_RECS_MAX)
+        rs->overflow = 1;
     if (!rs->overflow) {
         /* The candidates in the order the regions produced them: resolve()
          * sorts them in place. */

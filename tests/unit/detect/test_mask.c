@@ -303,6 +303,142 @@ static void test_many_distinct_values(void)
     detect_revmap_free(map);
 }
 
+static enum detect_action flag_cards(void *arg, const struct detect_finding *f)
+{
+    (void)arg;
+    if (strcmp(detect_rule_id(f->rule), "finance.card") == 0)
+        return DETECT_ACT_FLAG;
+    return detect_rule_action(f->rule);
+}
+
+/* After detect_redact, the scanner holds the findings of its last pass, a
+ * scan of its own output that reuses the regions masking left unchanged
+ * (detect_int.h, struct detect_recs). They must be exactly those of a fresh
+ * scan of that output by another scanner. */
+static void check_rescan_is_fresh(const char *text, const struct detect_mask_opts *o, int reuse)
+{
+    struct detect_scanner *fresh = detect_scanner_new(rules, VIGIE_SCAN_INPUT_MAX);
+    struct detect_revmap *map = detect_revmap_new();
+    struct detect_mask_opts oo = {NULL, 0, NULL, NULL, 0};
+    const struct detect_finding *a, *b;
+    size_t na = 0, nb = 0, i;
+    char *out;
+
+    if (o != NULL)
+        oo = *o;
+    if (reuse) {
+        T_EQ_INT(detect_scan(sc, text, strlen(text), NULL, 0), VIGIE_OK);
+        oo.reuse_scan = 1;
+    }
+    out = mask_with(sc, text, &oo, map, NULL, NULL);
+    T_ASSERT(out != NULL && fresh != NULL);
+    if (out != NULL && fresh != NULL) {
+        a = detect_scanner_findings(sc, &na);
+        T_EQ_INT(detect_scan(fresh, out, strlen(out), NULL, 0), VIGIE_OK);
+        b = detect_scanner_findings(fresh, &nb);
+        T_EQ_INT(na, nb);
+        for (i = 0; i < na && i < nb; i++) {
+            T_EQ_STR(detect_rule_id(a[i].rule), detect_rule_id(b[i].rule));
+            T_EQ_INT(a[i].start, b[i].start);
+            T_EQ_INT(a[i].end, b[i].end);
+            T_EQ_INT(a[i].nstart, b[i].nstart);
+            T_EQ_INT(a[i].nend, b[i].nend);
+            T_EQ_INT(a[i].context, b[i].context);
+        }
+    }
+    free(out);
+    detect_revmap_free(map);
+    detect_scanner_free(fresh);
+}
+
+static void test_rescan_reuses_only_unchanged_regions(void)
+{
+    static const char *const texts[] = {
+        /* The gateway benchmark's prompt, abridged: the signature and field
+         * rules' regions ("Merci", " : ") are far from every value. */
+        "Le déclarant, M. Jean-Pierre Lemaître, gérant de la société, conteste la valeur. "
+        "Sa conseillère, Mme Hélène Durand, nous a écrit depuis l'adresse "
+        "helene.durand@exemple.fr et peut être jointe au 06 39 98 00 01 en semaine. Elle "
+        "indique le compte FR76 3000 6000 0112 3456 7890 189 ouvert au nom de la société. "
+        "Le procès-verbal mentionne une facture commerciale dont le montant diffère. Merci "
+        "de structurer la réponse en trois parties : les faits, le droit, la proposition.",
+        /* Characters the view changes (no-break spaces, a zero-width space,
+         * curly apostrophes) before, between and after the values: the view
+         * and the text are offset differently on each side. */
+        "L\u2019agent\u00a0: a.b@example.fr\u200b puis 06\u00a039\u00a098\u00a000\u00a001 "
+        "et l\u2019IBAN FR76\u00a03000\u00a06000\u00a00112\u00a03456\u00a07890\u00a0189. "
+        "Nom : Jean DUPONT. Cordialement,\nMarie Martin",
+        /* Tokens longer and shorter than their values, several of a kind. */
+        "x@y.fr, z@w.fr ; jean-christophe.de-la-fontaine-durand@sous.domaine.example.org ; "
+        "Merci d\u2019avance. Mme Zoé Roux et M. Paul Henry-Martin sont joignables.",
+        /* "Jean Roy" and "[NAME_1]" have the same length: regions keep
+         * their bounds and change their bytes. */
+        "Le dossier de M. Jean Roy est complet ; Merci de le transmettre : ok.",
+        /* A value revealed by the first mask only (three passes). */
+        "4111 1111 1111 1111 1 85 05 78 006 084 91, puis Mme Claire Dubois : ok.",
+    };
+    /* A flagged card number stays in the output; the word "visa" after it
+     * is outside its rule's 8-byte window but inside its 48-byte context
+     * window, and it disappears when the address that holds it is masked:
+     * the card's region is unchanged, its context is not. */
+    const char *ctx = "Voir 4111 1111 1111 1111 pour la suite, visa@example.fr fin.";
+    struct detect_mask_opts flag = {NULL, 0, flag_cards, NULL, 0};
+    char buf[2048];
+    size_t i;
+    int reuse;
+
+    for (reuse = 0; reuse <= 1; reuse++) {
+        for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+            /* The \u escapes above, as UTF-8. */
+            const char *p = texts[i];
+            size_t o = 0;
+            while (*p != '\0' && o + 4 < sizeof(buf)) {
+                unsigned cp;
+                if (p[0] == '\\' && p[1] == 'u' && sscanf(p + 2, "%4x", &cp) == 1) {
+                    if (cp < 0x800) {
+                        buf[o++] = (char)(0xC0 | cp >> 6);
+                    } else {
+                        buf[o++] = (char)(0xE0 | cp >> 12);
+                        buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                    }
+                    buf[o++] = (char)(0x80 | (cp & 0x3F));
+                    p += 6;
+                } else {
+                    buf[o++] = *p++;
+                }
+            }
+            buf[o] = '\0';
+            check_rescan_is_fresh(buf, NULL, reuse);
+        }
+        check_rescan_is_fresh(ctx, &flag, reuse);
+    }
+    /* And the context found on the rescan is the output's own. */
+    {
+        struct detect_revmap *map = detect_revmap_new();
+        const struct detect_finding *f;
+        size_t n = 0;
+        char *out = mask_with(sc, ctx, &flag, map, NULL, NULL);
+
+        T_EQ_STR(out, "Voir 4111 1111 1111 1111 pour la suite, [EMAIL_1] fin.");
+        /* The first pass saw "visa" near the number, ... */
+        f = detect_redact_findings(sc, &n);
+        T_EQ_INT(n, 2);
+        if (n == 2) {
+            T_EQ_STR(detect_rule_id(f[0].rule), "finance.card");
+            T_EQ_INT(f[0].context, 1);
+        }
+        /* ... the rescan of the output does not. */
+        f = detect_scanner_findings(sc, &n);
+        T_EQ_INT(n, 1);
+        if (n == 1) {
+            T_EQ_STR(detect_rule_id(f[0].rule), "finance.card");
+            T_EQ_INT(f[0].context, 0);
+        }
+        free(out);
+        detect_revmap_free(map);
+    }
+}
+
 int main(void)
 {
     rules = shipped_rules();
@@ -324,6 +460,7 @@ int main(void)
     T_RUN(test_fixpoint_reveals_hidden_value);
     T_RUN(test_single_pass_mask);
     T_RUN(test_many_distinct_values);
+    T_RUN(test_rescan_reuses_only_unchanged_regions);
     detect_scanner_free(sc);
     detect_set_free(rules);
     return T_DONE();
