@@ -2683,47 +2683,18 @@ static int csv_write(const struct audit_report *r, FILE *f)
 
 /* ==== 8. JSON ============================================================================= */
 
-/* A JSON string, escaped as the gateway's writer does (vigie_buf_json_str). */
+/* A JSON string, escaped by the one escaper of the program
+ * (vigie_buf_json_str); keys are at most AUDIT_REPORT_KEY_MAX bytes. */
 static void json_str(FILE *f, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, from = 0, l;
+    struct vigie_buf b;
 
-    fputc('"', f);
-    while (i < n) {
-        unsigned char c = p[i];
-        const char *esc = NULL;
-        char u[8];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0x80) {
-            if ((l = vigie_utf8_len(p + i, n - i)) > 0) {
-                i += l;
-                continue;
-            }
-            esc = "\\ufffd";
-        } else if (c == '"') {
-            esc = "\\\"";
-        } else if (c == '\\') {
-            esc = "\\\\";
-        } else if (c == '\n') {
-            esc = "\\n";
-        } else if (c == '\r') {
-            esc = "\\r";
-        } else if (c == '\t') {
-            esc = "\\t";
-        } else {
-            snprintf(u, sizeof(u), "\\u%04x", c);
-            esc = u;
-        }
-        fwrite(s + from, 1, i - from, f);
-        fputs(esc, f);
-        from = ++i;
-    }
-    fwrite(s + from, 1, i - from, f);
-    fputc('"', f);
+    vigie_buf_init(&b, 8 * n + 16);
+    if (vigie_buf_json_str(&b, s, n) == VIGIE_OK)
+        fwrite(b.data, 1, b.len, f);
+    else
+        fputs("null", f); /* out of memory: a valid document all the same */
+    vigie_buf_free(&b);
 }
 
 static void json_cstr(FILE *f, const char *s)

@@ -16,11 +16,10 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
 
 #include "api/internal.h"
 #include "audit/audit.h"
+#include "audit/hash.h"
 
 /* ,"prev":"<64>","mac":"<64>"} */
 #define TAIL_LEN   (9 + AUDIT_HASH_HEX + 9 + AUDIT_HASH_HEX + 2)
@@ -44,78 +43,17 @@ struct verifier {
     const char *file;
     uint64_t line;
     uint64_t claimed_seq; /* the seq the current line claims (0: not read yet) */
-    /* SHA-256 and HMAC contexts fetched and keyed once (NULL: the one-shot
-     * helpers of writer.c, same values, slower) */
-    EVP_MD *sha256;
-    EVP_MD_CTX *md;
-    EVP_MAC_CTX *mac;
+    struct audit_hasher hash; /* SHA-256 and HMAC keyed once (hash.h) */
 };
-
-static void hexify(const unsigned char *md, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void verifier_crypto_init(struct verifier *v)
-{
-    v->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (v->sha256 != NULL)
-        v->md = EVP_MD_CTX_new();
-    if (v->o->key != NULL) {
-        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        OSSL_PARAM params[2];
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-        if (mac != NULL) {
-            v->mac = EVP_MAC_CTX_new(mac);
-            if (v->mac != NULL && EVP_MAC_init(v->mac, v->o->key, v->o->keylen, params) != 1) {
-                EVP_MAC_CTX_free(v->mac);
-                v->mac = NULL;
-            }
-            EVP_MAC_free(mac);
-        }
-    }
-}
-
-static void verifier_crypto_fini(struct verifier *v)
-{
-    EVP_MAC_CTX_free(v->mac);
-    EVP_MD_CTX_free(v->md);
-    EVP_MD_free(v->sha256);
-}
 
 static void verifier_sha256_hex(struct verifier *v, const char *p, size_t n, char *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (v->md == NULL || EVP_DigestInit_ex2(v->md, v->sha256, NULL) != 1 ||
-        EVP_DigestUpdate(v->md, p, n) != 1 || EVP_DigestFinal_ex(v->md, md, &mdlen) != 1 ||
-        mdlen != 32) {
-        audit_sha256_hex(p, n, out);
-        return;
-    }
-    hexify(md, mdlen, out);
+    audit_hasher_sha256_hex(&v->hash, p, n, out);
 }
 
 static void verifier_hmac_hex(struct verifier *v, const char *p, size_t n, char *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    size_t mdlen = 0;
-
-    if (v->mac == NULL || EVP_MAC_init(v->mac, NULL, 0, NULL) != 1 ||
-        EVP_MAC_update(v->mac, (const unsigned char *)p, n) != 1 ||
-        EVP_MAC_final(v->mac, md, &mdlen, sizeof(md)) != 1 || mdlen != 32) {
-        audit_hmac_hex(v->o->key, v->o->keylen, p, n, out);
-        return;
-    }
-    hexify(md, mdlen, out);
+    audit_hasher_hmac_hex(&v->hash, p, n, out);
 }
 
 /* Streams the lines of one file to fn, newline excluded. A line of
@@ -499,7 +437,7 @@ int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *
     v.o = o;
     v.res = res;
     res->ok = 1;
-    verifier_crypto_init(&v);
+    audit_hasher_init(&v.hash, o->key, o->keylen);
     if (o->checkpoint_file != NULL) {
         struct ck_reader r;
         int k;
@@ -574,7 +512,7 @@ int audit_verify(const struct audit_verify_opts *o, struct audit_verify_result *
             (strcmp(v.last_type, "checkpoint") == 0 && strcmp(v.before_type, "stop") == 0);
     }
 out:
-    verifier_crypto_fini(&v);
+    audit_hasher_fini(&v.hash);
     free(ff);
     free(v.ck);
     return rc;

@@ -36,12 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "audit/audit.h"
+#include "audit/hash.h"
 
 #define RETRY_MS     1000u /* a broken log: try to write again this often */
 #define IDLE_WAKE_MS 1000u /* the longest sleep: audit_reopen() is seen this soon */
@@ -73,9 +72,7 @@ struct audit_log {
     atomic_int fail_open;
     unsigned char *key;
     size_t keylen;
-    EVP_MAC_CTX *mac; /* HMAC-SHA-256 keyed once; reinitialised per line, under mu */
-    EVP_MD_CTX *md;   /* SHA-256, under mu */
-    EVP_MD *sha256;   /* fetched once */
+    struct audit_hasher hash; /* keyed once (after the key is read); under mu */
 
     /* the chain, under mu */
     int fd, ckpt_fd;
@@ -155,89 +152,15 @@ static uint64_t parse_ts(const char *p, size_t n)
     return t < 0 ? 0 : (uint64_t)t * 1000u + msec;
 }
 
-static void hexify(const unsigned char *md, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-void audit_sha256_hex(const void *p, size_t n, char *out)
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)p, n, md);
-    hexify(md, sizeof(md), out);
-}
-
-void audit_hmac_hex(const unsigned char *key, size_t keylen, const void *p, size_t n, char *out)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)p, n, md, &mdlen) == NULL ||
-        mdlen != SHA256_DIGEST_LENGTH) {
-        /* cannot happen with a valid key; an all-zero MAC never verifies */
-        memset(out, '0', AUDIT_HASH_HEX);
-        out[AUDIT_HASH_HEX] = '\0';
-        return;
-    }
-    hexify(md, mdlen, out);
-}
-
-/* The writer's own SHA-256 and HMAC: the same values as the helpers above,
- * from contexts fetched and keyed once (OpenSSL 3's one-shot calls fetch the
- * algorithm every time, which costs more than hashing a line). a->mu held. */
+/* The writer's SHA-256 and HMAC (hash.h); a->mu held. */
 static void log_sha256_hex(struct audit_log *a, const void *p, size_t n, char *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (a->md == NULL || EVP_DigestInit_ex2(a->md, a->sha256, NULL) != 1 ||
-        EVP_DigestUpdate(a->md, p, n) != 1 || EVP_DigestFinal_ex(a->md, md, &mdlen) != 1 ||
-        mdlen != SHA256_DIGEST_LENGTH) {
-        audit_sha256_hex(p, n, out);
-        return;
-    }
-    hexify(md, mdlen, out);
+    audit_hasher_sha256_hex(&a->hash, p, n, out);
 }
 
 static void log_hmac_hex(struct audit_log *a, const void *p, size_t n, char *out)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    size_t mdlen = 0;
-
-    if (a->mac == NULL || EVP_MAC_init(a->mac, NULL, 0, NULL) != 1 ||
-        EVP_MAC_update(a->mac, p, n) != 1 || EVP_MAC_final(a->mac, md, &mdlen, sizeof(md)) != 1 ||
-        mdlen != SHA256_DIGEST_LENGTH) {
-        audit_hmac_hex(a->key, a->keylen, p, n, out);
-        return;
-    }
-    hexify(md, mdlen, out);
-}
-
-static void crypto_init(struct audit_log *a)
-{
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    OSSL_PARAM params[2];
-
-    /* Any failure here leaves the field NULL and the one-shot helpers take
-     * over: slower, same bytes. */
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (mac != NULL) {
-        a->mac = EVP_MAC_CTX_new(mac);
-        if (a->mac != NULL && EVP_MAC_init(a->mac, a->key, a->keylen, params) != 1) {
-            EVP_MAC_CTX_free(a->mac);
-            a->mac = NULL;
-        }
-        EVP_MAC_free(mac); /* the context keeps its own reference */
-    }
-    a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (a->sha256 != NULL)
-        a->md = EVP_MD_CTX_new();
+    audit_hasher_hmac_hex(&a->hash, p, n, out);
 }
 
 int audit_key_read(const char *path, unsigned char **key, size_t *keylen, char *err, size_t errsz)
@@ -1135,7 +1058,7 @@ int audit_open(struct audit_log **out, const struct audit_config *cfg, const cha
         vigie_diag_add(diag, cfg->key_file, 0, 0, "%s", err);
         goto fail;
     }
-    crypto_init(a);
+    audit_hasher_init(&a->hash, a->key, a->keylen);
     created = stat(a->path, &st) != 0;
     a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (a->fd < 0) {
@@ -1334,9 +1257,7 @@ void audit_close(struct audit_log *a, const char *reason)
         vigie_wipe(a->key, a->keylen);
         free(a->key);
     }
-    EVP_MAC_CTX_free(a->mac);
-    EVP_MD_CTX_free(a->md);
-    EVP_MD_free(a->sha256);
+    audit_hasher_fini(&a->hash);
     vigie_buf_free(&a->line);
     free(a->path);
     free(a->ckpt_path);
