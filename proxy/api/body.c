@@ -40,8 +40,12 @@ struct api_body {
     struct api_usage usage;
     struct vigie_buf model;  /* set by api_request_set_model */
     int model_set;
-    char *usage_json;        /* api_request_ask_usage: stream_options' new value */
+    /* api_request_ask_usage: one edit, made at write time */
     int usage_set;
+    int usage_insert;          /* insert usage_bytes as parent's first member, or */
+    const json_t *usage_parent; /* replace the value of usage_key in it */
+    const char *usage_key;
+    const char *usage_bytes;
 };
 
 /* The walk's state: where we are (a JSON pointer of known keys only) and
@@ -686,7 +690,6 @@ void api_body_free(struct api_body *b)
     free(b->meta);
     vigie_buf_free(&b->paths);
     vigie_buf_free(&b->model);
-    free(b->usage_json);
     json_decref(b->root); /* strings wiped by the allocator api_init installed */
     free(b);
 }
@@ -811,30 +814,37 @@ int api_request_set_model(struct api_body *b, const char *model)
 
 int api_request_ask_usage(struct api_body *b)
 {
-    json_t *so = json_object_get(b->root, "stream_options"), *copy;
+    const json_t *so = json_object_get(b->root, "stream_options"), *iu;
 
     if (b->info.include_usage || b->usage_set)
         return VIGIE_OK;
-    /* The client's other stream options are kept; only include_usage is set. */
-    copy = json_is_object(so) ? json_deep_copy(so) : json_object();
-    if (copy == NULL || json_object_set_new(copy, "include_usage", json_true()) != 0) {
-        json_decref(copy);
-        return VIGIE_ERR_NOMEM;
+    /* One token edited or one member inserted: the client's other stream
+     * options stay as they were written. */
+    if (so == NULL) {
+        b->usage_parent = b->root;
+        b->usage_key = NULL;
+        b->usage_insert = 1;
+        b->usage_bytes = "\"stream_options\":{\"include_usage\":true}";
+    } else if (!json_is_object(so)) {
+        if (json_is_array(so))
+            return VIGIE_OK; /* not options the model will read: left alone */
+        b->usage_parent = b->root;
+        b->usage_key = "stream_options";
+        b->usage_insert = 0;
+        b->usage_bytes = "{\"include_usage\":true}";
+    } else if ((iu = json_object_get(so, "include_usage")) == NULL) {
+        b->usage_parent = so;
+        b->usage_key = NULL;
+        b->usage_insert = 1;
+        b->usage_bytes = "\"include_usage\":true";
+    } else if (json_is_object(iu) || json_is_array(iu)) {
+        return VIGIE_OK; /* not a flag: left alone */
+    } else {
+        b->usage_parent = so;
+        b->usage_key = "include_usage";
+        b->usage_insert = 0;
+        b->usage_bytes = "true";
     }
-    free(b->usage_json);
-    b->usage_json = NULL;
-    {
-        /* json_dumpb, not json_dumps: jansson's strings come from the
-         * allocator api_init installed and must not reach free() */
-        size_t n = json_dumpb(copy, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (n > 0 && (b->usage_json = malloc(n + 1)) != NULL) {
-            json_dumpb(copy, b->usage_json, n, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            b->usage_json[n] = '\0';
-        }
-    }
-    json_decref(copy);
-    if (b->usage_json == NULL)
-        return VIGIE_ERR_NOMEM;
     b->usage_set = 1;
     return VIGIE_OK;
 }
@@ -855,7 +865,7 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
 {
     struct api_place *places = NULL;
     struct api_edit *edits = NULL;
-    size_t *encoff = NULL, n = 0, i, k, kroot;
+    size_t *encoff = NULL, n = 0, i, k, kmodel = SIZE_MAX, kusage = SIZE_MAX;
     struct vigie_buf enc;
     int rc = VIGIE_ERR_NOMEM;
 
@@ -889,8 +899,8 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
             goto done;
         k++;
     }
-    kroot = k; /* root members from here: model, stream_options */
     if (b->model_set) {
+        kmodel = k;
         const json_t *mv = json_object_get(b->root, "model");
         places[k].parent = b->root;
         places[k].key = mv != NULL ? "model" : NULL;
@@ -902,25 +912,28 @@ int api_body_write(struct api_body *b, struct vigie_buf *out, struct api_error *
         k++;
     }
     if (b->usage_set) {
-        const json_t *so = json_object_get(b->root, "stream_options");
-        places[k].parent = b->root;
-        places[k].key = so != NULL ? "stream_options" : NULL;
+        kusage = k;
+        places[k].parent = b->usage_parent;
+        places[k].key = b->usage_key;
         places[k].index = SIZE_MAX;
         encoff[k] = enc.len;
-        if ((so == NULL && (rc = vigie_buf_append(&enc, "\"stream_options\":", 17)) != VIGIE_OK) ||
-            (rc = vigie_buf_append(&enc, b->usage_json, strlen(b->usage_json))) != VIGIE_OK)
+        if ((rc = vigie_buf_append(&enc, b->usage_bytes, strlen(b->usage_bytes))) != VIGIE_OK)
             goto done;
         k++;
     }
     encoff[k] = enc.len;
     for (k = 0; k < n; k++) {
         places[k].tag = k;
-        /* a key that was absent (model, stream_options) is inserted as one of
-         * the root's first members */
-        edits[k].op = k >= kroot && places[k].key == NULL ? API_EDIT_INSERT : API_EDIT_REPLACE;
+        edits[k].op = API_EDIT_REPLACE;
         edits[k].bytes = enc.data + encoff[k];
         edits[k].len = encoff[k + 1] - encoff[k];
     }
+    /* A model key that was absent, and stream_options or include_usage that
+     * were, are inserted as their object's first member. */
+    if (kmodel != SIZE_MAX && places[kmodel].key == NULL)
+        edits[kmodel].op = API_EDIT_INSERT;
+    if (kusage != SIZE_MAX && b->usage_insert)
+        edits[kusage].op = API_EDIT_INSERT;
     if (api_places_resolve(b->root, places, n) != VIGIE_OK)
         goto internal;
     for (k = 0; k < n; k++)

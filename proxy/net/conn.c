@@ -214,6 +214,27 @@ static void write_head(struct gw_conn *c, int status, const char *ctype, uint64_
     c->status = status;
 }
 
+/* An answer vigie writes whole (head and body), after its audit record:
+ * the one way a complete answer leaves without streaming. When the record
+ * cannot be written the answer is withheld (503). Ends the exchange. */
+static void respond_whole(struct gw_conn *c, int status, const char *ctype, const char *body,
+                          size_t len, int close)
+{
+    char h[768];
+    size_t hn;
+
+    c->status = status;
+    hn = format_head(c, status, ctype, len, close, h, sizeof(h));
+    if (commit(c, hn + len) != 0) {
+        respond_unrecorded(c, close || c->close_after);
+        return;
+    }
+    out_write(c, h, hn);
+    c->head_sent = 1;
+    out_write(c, body, len);
+    exchange_end(c, close);
+}
+
 /* A refusal or failure in OpenAI's error shape; ends the exchange. */
 static void respond_error(struct gw_conn *c, int status, const char *type, const char *code,
                           const char *message, int close)
@@ -235,21 +256,8 @@ static void respond_error(struct gw_conn *c, int status, const char *type, const
     c->code = code;
     if (c->decision == NULL)
         c->decision = "none";
-    c->status = status;
-    {
-        char h[768];
-        size_t hn = format_head(c, status, "application/json", b.len, close, h, sizeof(h));
-        if (commit(c, hn + b.len) != 0) {
-            vigie_buf_free(&b);
-            respond_unrecorded(c, close || c->close_after);
-            return;
-        }
-        out_write(c, h, hn);
-        c->head_sent = 1;
-    }
-    out_write(c, b.data, b.len);
+    respond_whole(c, status, "application/json", b.data, b.len, close);
     vigie_buf_free(&b);
-    exchange_end(c, close);
 }
 
 /* The audit log cannot take this exchange's record: the answer does not go
@@ -321,6 +329,22 @@ static void note_model(struct gw_conn *c, const char *model)
     }
 }
 
+/* Hits are counted per rule (and per action with by_action) for records
+ * and logs: the size of hit i's group when i is its first member, else 0. */
+static size_t hit_group(const struct policy_decision *d, size_t i, int by_action)
+{
+    const struct policy_hit *h = &d->hits[i];
+    size_t j, n = 0;
+
+    for (j = 0; j < d->nhits; j++) {
+        int same = d->hits[j].rule == h->rule && (!by_action || d->hits[j].applied == h->applied);
+        if (same && j < i)
+            return 0;
+        n += same;
+    }
+    return n;
+}
+
 static void json_str_or_null(struct vigie_buf *f, const char *s)
 {
     if (s == NULL || s[0] == '\0')
@@ -338,7 +362,7 @@ static int commit(struct gw_conn *c, size_t tail)
     struct vigie_buf f;
     uint64_t now = gw_now_ns(), upstream = 0, total;
     const struct policy *p;
-    size_t i, j;
+    size_t i;
     int rc;
 
     if (c->committed || c->no_record || gw.audit == NULL)
@@ -388,14 +412,9 @@ static int commit(struct gw_conn *c, size_t tail)
     /* one entry per (rule, action): rule id, category, count; never a value */
     for (i = 0; c->d_inited && i < c->d.nhits; i++) {
         const struct policy_hit *h = &c->d.hits[i];
-        size_t n = 0;
-        int seen = 0;
-        for (j = 0; j < i && !seen; j++)
-            seen = c->d.hits[j].rule == h->rule && c->d.hits[j].applied == h->applied;
-        if (seen)
+        size_t n = hit_group(&c->d, i, 1);
+        if (n == 0)
             continue;
-        for (j = i; j < c->d.nhits; j++)
-            n += c->d.hits[j].rule == h->rule && c->d.hits[j].applied == h->applied;
         vigie_buf_printf(&f, "%s{\"rule\":", f.data != NULL && f.data[f.len - 1] == '[' ? "" : ",");
         json_str_or_null(&f, detect_rule_id(h->rule));
         vigie_buf_printf(&f, ",\"category\":");
@@ -498,14 +517,9 @@ static void account(struct gw_conn *c)
             vigie_buf_appendc(&f, '{');
             for (i = 0; i < c->d.nhits; i++) {
                 const struct detect_rule *rule = c->d.hits[i].rule;
-                size_t j, n = 0;
-                int seen = 0;
-                for (j = 0; j < i && !seen; j++)
-                    seen = c->d.hits[j].rule == rule;
-                if (seen)
+                size_t n = hit_group(&c->d, i, 0);
+                if (n == 0)
                     continue;
-                for (j = i; j < c->d.nhits; j++)
-                    n += c->d.hits[j].rule == rule;
                 if (f.len > 1)
                     vigie_buf_appendc(&f, ',');
                 vigie_buf_json_str(&f, detect_rule_id(rule), strlen(detect_rule_id(rule)));
@@ -890,18 +904,7 @@ static void on_up_done(void *arg)
                           "the model's answer could not be checked", 0);
             return;
         }
-        {
-            char h[768];
-            size_t hn = format_head(c, c->status, c->ctype, len, c->close_after, h, sizeof(h));
-            if (commit(c, hn + len) != 0) {
-                respond_unrecorded(c, c->close_after);
-                return;
-            }
-            out_write(c, h, hn);
-            c->head_sent = 1;
-        }
-        out_write(c, body, len);
-        exchange_end(c, 0);
+        respond_whole(c, c->status, c->ctype, body, len, c->close_after);
         return;
     }
     if (c->mode == RM_PASS) {
@@ -995,21 +998,8 @@ static void answer_models(struct gw_conn *c)
         return;
     }
     c->decision = "allow";
-    c->status = 200;
-    {
-        char h[768];
-        size_t hn = format_head(c, 200, "application/json", b.len, c->close_after, h, sizeof(h));
-        if (commit(c, hn + b.len) != 0) {
-            vigie_buf_free(&b);
-            respond_unrecorded(c, c->close_after);
-            return;
-        }
-        out_write(c, h, hn);
-        c->head_sent = 1;
-    }
-    out_write(c, b.data, b.len);
+    respond_whole(c, 200, "application/json", b.data, b.len, c->close_after);
     vigie_buf_free(&b);
-    exchange_end(c, 0);
 }
 
 static const struct gw_upstream *runtime_upstream(const struct gw_snap *s,

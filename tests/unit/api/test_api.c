@@ -788,6 +788,112 @@ static void test_sse_flush_at_finish_and_done(void)
     vigie_buf_free(&in);
 }
 
+/* Streamed requests ask the model for usage: stream_options is added, or
+ * include_usage set in it with the client's other options kept; the model
+ * key inserted beside it when a reroute names one. The usage chunk is then
+ * read and not passed on, and the answer's model is kept for the record. */
+static void test_ask_and_hide_usage(void)
+{
+    struct api_body *b;
+    struct api_request_info info;
+    struct api_stream *f;
+    struct vigie_buf out;
+    struct api_error err;
+    struct api_usage u;
+    char *w;
+    const char *in = "data: {\"id\":\"c\",\"model\":\"m-served\",\"choices\":[{\"index\":0,"
+                     "\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n"
+                     "data: {\"id\":\"c\",\"model\":\"m-served\",\"choices\":[],\"usage\":"
+                     "{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}\n\n"
+                     "data: [DONE]\n\n";
+
+    b = req(POLICY_EP_CHAT, "{\"model\":\"m\",\"stream\":true,\"messages\":[]}", NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    T_EQ_INT(api_body_changed(b), 1);
+    w = write_body(b);
+    T_EQ_STR(w, "{\"stream_options\":{\"include_usage\":true},\"model\":\"m\",\"stream\":true,"
+                "\"messages\":[]}");
+    free(w);
+    api_body_free(b);
+
+    b = req(POLICY_EP_CHAT,
+            "{\"stream\":true,\"stream_options\":{\"x\":1,\"include_usage\":false},"
+            "\"messages\":[]}",
+            NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    T_EQ_INT(api_request_set_model(b, "local"), VIGIE_OK);
+    w = write_body(b);
+    T_EQ_STR(w, "{\"model\":\"local\",\"stream\":true,\"stream_options\":{\"x\":1,"
+                "\"include_usage\":true},\"messages\":[]}");
+    free(w);
+    api_body_free(b);
+
+    /* Options without the flag get it as their first member; options that
+     * are null are replaced; options that are a list are left alone. */
+    b = req(POLICY_EP_CHAT, "{\"stream\":true,\"stream_options\":{ \"x\" : 1 },\"messages\":[]}",
+            NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    w = write_body(b);
+    T_EQ_STR(w, "{\"stream\":true,\"stream_options\":{\"include_usage\":true, \"x\" : 1 },"
+                "\"messages\":[]}");
+    free(w);
+    api_body_free(b);
+    b = req(POLICY_EP_CHAT, "{\"stream\":true,\"stream_options\":null,\"messages\":[]}", NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    w = write_body(b);
+    T_EQ_STR(w, "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}");
+    free(w);
+    api_body_free(b);
+    b = req(POLICY_EP_CHAT, "{\"stream\":true,\"stream_options\":[1],\"messages\":[]}", NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    T_EQ_INT(api_body_changed(b), 0);
+    api_body_free(b);
+
+    /* The client asked already: nothing changes. */
+    b = req(POLICY_EP_CHAT,
+            "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[]}",
+            NULL);
+    T_ASSERT(b != NULL);
+    if (b == NULL)
+        return;
+    api_body_request_info(b, &info);
+    T_EQ_INT(info.include_usage, 1);
+    T_EQ_INT(api_request_ask_usage(b), VIGIE_OK);
+    T_EQ_INT(api_body_changed(b), 0);
+    api_body_free(b);
+
+    f = api_sse_new(map, NULL);
+    api_stream_hide_usage(f);
+    vigie_buf_init(&out, 1 << 20);
+    T_EQ_INT(api_stream_feed(f, in, strlen(in), &out, &err), VIGIE_OK);
+    T_EQ_INT(api_stream_finish(f, &out, &err), VIGIE_OK);
+    T_EQ_STR(out.data, "data: {\"id\":\"c\",\"model\":\"m-served\",\"choices\":[{\"index\":0,"
+                       "\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n"
+                       "data: [DONE]\n\n");
+    api_stream_usage(f, &u);
+    T_EQ_INT(u.present, 1);
+    T_EQ_INT(u.prompt_tokens, 3);
+    T_EQ_INT(u.completion_tokens, 4);
+    T_EQ_STR(u.model, "m-served");
+    api_stream_free(f);
+    vigie_buf_free(&out);
+}
+
 static void test_sse_passthrough(void)
 {
     const char *in = ": keep-alive\n\n"
@@ -1001,6 +1107,7 @@ int main(void)
     T_RUN(test_sse_byte_by_byte);
     T_RUN(test_sse_flush_at_finish_and_done);
     T_RUN(test_sse_passthrough);
+    T_RUN(test_ask_and_hide_usage);
     T_RUN(test_sse_crlf_and_multiline);
     T_RUN(test_sse_event_cap);
     T_RUN(test_sse_choices_kept_apart);

@@ -691,6 +691,8 @@ static void test_audit_section(void)
                    "1:45: expected a whole number between 1 and 100000, found '0'");
     expect_refused("audit_rotate.yaml", "audit: {file: a, key_file: k, rotate_size: 1K}\n",
                    "1:44: audit.rotate_size: expected a size of 4K or more");
+    expect_refused("audit_usage.yaml", "audit: {file: a, key_file: k, stream_usage: always}\n",
+                   "1:45: audit.stream_usage: expected ask or off");
     expect_refused("audit_rotate_t.yaml", "audit: {file: a, key_file: k, rotate_interval: 10ms}\n",
                    "1:48: audit.rotate_interval: expected a duration from 1s to 366d");
 }
