@@ -396,17 +396,8 @@ static int commit(struct gw_conn *c, size_t tail)
     vigie_buf_printf(&f, ",\"trust\":");
     json_str_or_null(&f, c->up == NULL ? NULL
                          : c->up->trust == POLICY_TRUST_EXTERNAL ? "external" : "internal");
-    vigie_buf_printf(&f, ",\"policy\":");
-    if (p != NULL) {
-        vigie_buf_printf(&f, "{\"id\":");
-        json_str_or_null(&f, policy_id(p));
-        vigie_buf_printf(&f, ",\"version\":");
-        json_str_or_null(&f, policy_version(p));
-        vigie_buf_printf(&f, ",\"mode\":\"%s\"}",
-                         policy_mode(p) == POLICY_MODE_MONITOR ? "monitor" : "enforce");
-    } else {
-        vigie_buf_printf(&f, "null");
-    }
+    vigie_buf_appendc(&f, ',');
+    gw_audit_policy(&f, p);
     vigie_buf_printf(&f, ",\"decision\":\"%s\",\"findings\":[",
                      c->decision != NULL ? c->decision : "none");
     /* one entry per (rule, action): rule id, category, count; never a value */

@@ -157,6 +157,10 @@ void gw_upstream_cancel(struct gw_upconn *uc);
 /* Closes every pooled connection of the worker. */
 void gw_upstream_close_idle(struct gw_worker *w);
 
+/* Appends "policy":{"id","version","mode"} (or "policy":null) for audit
+ * records (server.c). */
+void gw_audit_policy(struct vigie_buf *f, const struct policy *p);
+
 /* Monotonic nanoseconds. */
 uint64_t gw_now_ns(void);
 

@@ -707,14 +707,20 @@ static void restart_only(const struct net_config *a, const struct net_config *b,
         snprintf(out + strlen(out), n - strlen(out), "%saudit", out[0] ? "," : "");
 }
 
-/* A policy's identity for audit records: "policy":{"id","version","mode"}. */
-static void audit_policy_fields(struct vigie_buf *f, const struct policy *p)
+/* A policy's identity for audit records: "policy":{"id","version","mode"},
+ * or "policy":null. */
+void gw_audit_policy(struct vigie_buf *f, const struct policy *p)
 {
+    if (p == NULL) {
+        vigie_buf_printf(f, "\"policy\":null");
+        return;
+    }
     vigie_buf_printf(f, "\"policy\":{\"id\":");
     vigie_buf_json_str(f, policy_id(p), strlen(policy_id(p)));
     vigie_buf_printf(f, ",\"version\":");
     vigie_buf_json_str(f, policy_version(p), strlen(policy_version(p)));
-    vigie_buf_printf(f, ",\"mode\":\"%s\"}", policy_mode(p) == POLICY_MODE_ENFORCE ? "enforce" : "monitor");
+    vigie_buf_printf(f, ",\"mode\":\"%s\"}",
+                     policy_mode(p) == POLICY_MODE_MONITOR ? "monitor" : "enforce");
 }
 
 /* A reload's audit record: what is in force now, or that nothing changed. */
@@ -727,7 +733,7 @@ static void audit_reload(int ok, const struct gw_snap *s, size_t errors)
     vigie_buf_init(&f, 4096);
     if (ok) {
         vigie_buf_printf(&f, "\"ok\":true,");
-        audit_policy_fields(&f, s->policy);
+        gw_audit_policy(&f, s->policy);
     } else {
         vigie_buf_printf(&f, "\"ok\":false,\"errors\":%zu", errors);
     }
@@ -926,7 +932,7 @@ int net_serve(struct net_config *cfg)
         vigie_buf_init(&f, 4096);
         vigie_buf_printf(&f, "\"version\":\"%s\",\"pid\":%ld,\"workers\":%u,", VIGIE_VERSION,
                          (long)getpid(), cfg->workers);
-        audit_policy_fields(&f, s->policy);
+        gw_audit_policy(&f, s->policy);
         vigie_diag_init(&diag);
         if (f.data == NULL || audit_open(&gw.audit, &cfg->audit, f.data, &diag) != VIGIE_OK) {
             log_diag(VLOG_ERROR, "audit_failed", &diag);

@@ -700,11 +700,16 @@ class GatewayTest(unittest.TestCase):
         cls.external = Mock("external", models=("cloud-model",), **cls.EXTERNAL_ARGS)
         try:
             cls.gw = Gateway(cls.__name__, cls.internal.url, cls.external.url,
-                             **cls.GATEWAY_ARGS)
+                             **cls.gateway_args())
         except Exception:
             cls.internal.stop()
             cls.external.stop()
             raise
+
+    @classmethod
+    def gateway_args(cls):
+        """Gateway keyword arguments; override when they need computing."""
+        return cls.GATEWAY_ARGS
 
     @classmethod
     def tearDownClass(cls):

@@ -13,8 +13,8 @@ import threading
 import unittest
 
 import data
-from harness import (Client, Closed, Gateway, Mock, WAIT, auth, body_text, chat, chat_body,
-                     content_of, metric, pki_dir, settle)
+from harness import (Client, Closed, Gateway, GatewayTest, Mock, WAIT, auth, body_text, chat,
+                     chat_body, content_of, metric, pki_dir, settle)
 
 
 def client_ctx(pki, version=None, cert=None, ciphers=None):
@@ -38,32 +38,16 @@ def tls11_ctx(pki):
     return ctx
 
 
-class ClientTLSTest(unittest.TestCase):
+class ClientTLSTest(GatewayTest):
 
     @classmethod
-    def setUpClass(cls):
+    def gateway_args(cls):
         cls.pki = pki = pki_dir()
-        cls.internal = Mock("internal", models=("local-model", "local-embed"))
-        cls.external = Mock("external", models=("cloud-model",))
-        try:
-            cls.gw = Gateway("tls", cls.internal.url, cls.external.url, tls_listen={
-                "certificates": [(os.path.join(pki, "rsa.crt"), os.path.join(pki, "rsa.key")),
-                                 (os.path.join(pki, "ecdsa.crt"),
-                                  os.path.join(pki, "ecdsa.key"))],
-                "client_ca": os.path.join(pki, "client-ca.crt"),
-                "client_certificate": "optional"})
-        except Exception:
-            cls.internal.stop()
-            cls.external.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.gw.stop()
-        finally:
-            cls.internal.stop()
-            cls.external.stop()
+        return {"tls_listen": {
+            "certificates": [(os.path.join(pki, "rsa.crt"), os.path.join(pki, "rsa.key")),
+                             (os.path.join(pki, "ecdsa.crt"), os.path.join(pki, "ecdsa.key"))],
+            "client_ca": os.path.join(pki, "client-ca.crt"),
+            "client_certificate": "optional"}}
 
     def connect(self, ctx):
         return Client(self.gw.tls_port, tls=ctx, server_hostname="localhost")
